@@ -1,0 +1,60 @@
+// Which job a testbox gets: the reference rules of dispatch, as plain
+// functions. The store's claim query implements the same order in SQL; a
+// differential test holds the two together.
+import type { TboxType } from './lifecycle.ts';
+
+export interface BoxView {
+  type: TboxType | string;
+  arch: string;
+  /** GiB not taken by the jobs the box already runs. */
+  freeMemory: number;
+}
+
+export interface JobView {
+  id: number;
+  account: string;
+  tbox_type: string;
+  arch: string;
+  memory_minimum: number;
+  priority: number;
+}
+
+/** A dispatchable job can run on a box of its type and arch with enough free memory. */
+export function eligible(job: JobView, box: BoxView): boolean {
+  return job.tbox_type === box.type && job.arch === box.arch && job.memory_minimum <= box.freeMemory;
+}
+
+/** Within one account: highest priority first, then oldest. */
+export function compareWithinAccount(a: JobView, b: JobView): number {
+  return b.priority - a.priority || a.id - b.id;
+}
+
+/**
+ * Across accounts, given each account's best job: highest priority first;
+ * at equal priority the account with fewer jobs on testboxes right now
+ * (so one account's thousand jobs cannot starve another's one); then oldest.
+ */
+export function pickAmongAccounts(best: JobView[], active: ReadonlyMap<string, number>): JobView | undefined {
+  let chosen: JobView | undefined;
+  for (const job of best) {
+    if (!chosen) {
+      chosen = job;
+      continue;
+    }
+    const byPriority = job.priority - chosen.priority;
+    const byActive = (active.get(chosen.account) ?? 0) - (active.get(job.account) ?? 0);
+    if (byPriority > 0 || (byPriority === 0 && (byActive > 0 || (byActive === 0 && job.id < chosen.id)))) chosen = job;
+  }
+  return chosen;
+}
+
+/** The whole rule over a list of dispatchable jobs: what the claim must return. */
+export function pickJob(jobs: JobView[], box: BoxView, active: ReadonlyMap<string, number>): JobView | undefined {
+  const best = new Map<string, JobView>();
+  for (const job of jobs) {
+    if (!eligible(job, box)) continue;
+    const current = best.get(job.account);
+    if (!current || compareWithinAccount(job, current) < 0) best.set(job.account, job);
+  }
+  return pickAmongAccounts([...best.values()], active);
+}
