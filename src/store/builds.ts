@@ -1,0 +1,149 @@
+// Queries over the build cache: builds (one row per key), their files, and
+// job_deps (who waits on what). Single-flight comes from the primary key:
+// a build is inserted with ON CONFLICT DO NOTHING and read back.
+import type { Insertable, Kysely, Selectable } from 'kysely';
+import type { BuildFilesTable, BuildsTable, Database, JobDepsTable } from './schema.ts';
+import type { Dialect } from './migrate.ts';
+import { forUpdate } from './dialect.ts';
+
+export type Db = Kysely<Database>;
+export type BuildRow = Selectable<BuildsTable>;
+export type BuildFileRow = Selectable<BuildFilesTable>;
+export type DepRow = Selectable<JobDepsTable>;
+
+/** Inserts the build unless its key exists; true if this call inserted it. */
+export async function insertBuildIfAbsent(db: Db, build: Insertable<BuildsTable>): Promise<boolean> {
+  const rows = await db.insertInto('builds').values(build).onConflict((oc) => oc.column('key').doNothing()).returning('key').execute();
+  return rows.length === 1;
+}
+
+export async function getBuild(db: Db, key: string): Promise<BuildRow | undefined> {
+  return db.selectFrom('builds').selectAll().where('key', '=', key).executeTakeFirst();
+}
+
+/**
+ * The build, locked for the rest of the transaction on PostgreSQL: attaching
+ * a waiter and ending the build serialise on this row, so a waiter is never
+ * added to a build whose waiters were just released.
+ */
+export async function getBuildForUpdate(db: Db, dialect: Dialect, key: string): Promise<BuildRow | undefined> {
+  return forUpdate(db.selectFrom('builds').selectAll().where('key', '=', key), dialect).executeTakeFirst();
+}
+
+export async function listBuilds(db: Db, f: { state?: string | undefined; pkg?: string | undefined; limit?: number | undefined }): Promise<BuildRow[]> {
+  let q = db.selectFrom('builds').selectAll();
+  if (f.state) q = q.where('state', '=', f.state);
+  if (f.pkg) q = q.where('pkg', '=', f.pkg);
+  return q.orderBy('created_at', 'desc').limit(f.limit ?? 100).execute();
+}
+
+/** Puts a failed (past its memory) or cancelled build back in the queue; true if it did. */
+export async function requeueBuild(db: Db, key: string, fromStates: string[], now: number): Promise<boolean> {
+  const r = await db
+    .updateTable('builds')
+    .set({ state: 'queued', attempts: 0, error: null, created_at: now, started_at: null, finished_at: null, pkgbuild_job: null })
+    .where('key', '=', key)
+    .where('state', 'in', fromStates)
+    .executeTakeFirst();
+  return Number(r.numUpdatedRows) === 1;
+}
+
+/** Records a new pkgbuild job (attempt) for a queued build. */
+export async function setBuildJob(db: Db, key: string, jobId: number): Promise<void> {
+  await db
+    .updateTable('builds')
+    .set((eb) => ({ pkgbuild_job: jobId, attempts: eb('attempts', '+', 1), state: 'queued' }))
+    .where('key', '=', key)
+    .execute();
+}
+
+export async function markBuilding(db: Db, key: string, jobId: number, now: number): Promise<void> {
+  await db.updateTable('builds').set({ state: 'building', started_at: now }).where('key', '=', key).where('pkgbuild_job', '=', jobId).where('state', '=', 'queued').execute();
+}
+
+/** Ends a build that is queued or building; false if it already ended. */
+export async function endBuild(db: Db, key: string, state: 'succeeded' | 'failed' | 'cancelled', now: number, error?: unknown): Promise<boolean> {
+  const r = await db
+    .updateTable('builds')
+    .set({ state, finished_at: now, error: error === undefined ? null : JSON.stringify(error) })
+    .where('key', '=', key)
+    .where('state', 'in', ['queued', 'building'])
+    .executeTakeFirst();
+  return Number(r.numUpdatedRows) === 1;
+}
+
+export async function putBuildFile(db: Db, file: BuildFileRow): Promise<void> {
+  await db
+    .insertInto('build_files')
+    .values(file)
+    .onConflict((oc) => oc.columns(['build_key', 'name']).doUpdateSet({ path: file.path, size: file.size, sha256: file.sha256, job_id: file.job_id }))
+    .execute();
+}
+
+export async function buildFiles(db: Db, keys: string[]): Promise<BuildFileRow[]> {
+  if (keys.length === 0) return [];
+  const rows = await db.selectFrom('build_files').selectAll().where('build_key', 'in', keys).execute();
+  return rows.map((r) => ({ ...r, size: Number(r.size), job_id: Number(r.job_id) }));
+}
+
+export async function addDep(db: Db, dep: DepRow): Promise<void> {
+  await db.insertInto('job_deps').values(dep).execute();
+}
+
+export async function depsOfJobs(db: Db, jobIds: number[]): Promise<DepRow[]> {
+  if (jobIds.length === 0) return [];
+  const rows = await db.selectFrom('job_deps').selectAll().where('job_id', 'in', jobIds).orderBy('pkg').execute();
+  return rows.map((r) => ({ ...r, job_id: Number(r.job_id) }));
+}
+
+export async function waitersOf(db: Db, key: string): Promise<number[]> {
+  const rows = await db.selectFrom('job_deps').select('job_id').where('build_key', '=', key).where('state', '=', 'waiting').execute();
+  return rows.map((r) => Number(r.job_id));
+}
+
+export async function countWaiters(db: Db, key: string): Promise<number> {
+  const row = await db
+    .selectFrom('job_deps')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('build_key', '=', key)
+    .where('state', '=', 'waiting')
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
+}
+
+/**
+ * A build succeeded: every job waiting on it has one build fewer to wait
+ * for, and its dep is done. Returns the jobs that have nothing left to wait
+ * on (now dispatchable). Three statements, however many waiters.
+ */
+export async function releaseWaiters(db: Db, key: string): Promise<number[]> {
+  const waiting = db.selectFrom('job_deps').select('job_id').where('build_key', '=', key).where('state', '=', 'waiting');
+  await db
+    .updateTable('jobs')
+    .set((eb) => ({ deps_pending: eb('deps_pending', '-', 1) }))
+    .where('id', 'in', waiting)
+    .where('stage', '=', 'submit')
+    .execute();
+  const ready = await db
+    .selectFrom('jobs')
+    .select('id')
+    .where('id', 'in', waiting)
+    .where('stage', '=', 'submit')
+    .where('deps_pending', '=', 0)
+    .execute();
+  await db.updateTable('job_deps').set({ state: 'done' }).where('build_key', '=', key).where('state', '=', 'waiting').execute();
+  return ready.map((r) => Number(r.id));
+}
+
+/** Marks a job's remaining waits; returns the builds it was still waiting on. */
+export async function detachJob(db: Db, jobId: number, state: 'detached' | 'failed'): Promise<string[]> {
+  const rows = await db.selectFrom('job_deps').select('build_key').where('job_id', '=', jobId).where('state', '=', 'waiting').execute();
+  if (rows.length > 0) await db.updateTable('job_deps').set({ state }).where('job_id', '=', jobId).where('state', '=', 'waiting').execute();
+  return rows.map((r) => r.build_key);
+}
+
+/** Jobs (waiting or not) that depend on a build, newest first. */
+export async function dependentsOf(db: Db, key: string, limit = 100): Promise<DepRow[]> {
+  const rows = await db.selectFrom('job_deps').selectAll().where('build_key', '=', key).orderBy('job_id', 'desc').limit(limit).execute();
+  return rows.map((r) => ({ ...r, job_id: Number(r.job_id) }));
+}

@@ -1,0 +1,31 @@
+// The timeline: every transition of a job, with its time and details.
+import type { Kysely, Selectable } from 'kysely';
+import type { Database, EventsTable } from './schema.ts';
+
+export type EventRow = Selectable<EventsTable>;
+
+export async function addEvent(db: Kysely<Database>, jobId: number, kind: string, time: number, detail?: unknown): Promise<void> {
+  await db
+    .insertInto('events')
+    .values({ job_id: jobId, kind, time, detail: detail === undefined ? null : JSON.stringify(detail) })
+    .execute();
+}
+
+export interface NewEvent {
+  kind: string;
+  detail?: unknown;
+}
+
+/** Several timeline entries of one job in one statement, in order. */
+export async function addEvents(db: Kysely<Database>, jobId: number, time: number, events: NewEvent[]): Promise<void> {
+  if (events.length === 0) return;
+  await db
+    .insertInto('events')
+    .values(events.map((e) => ({ job_id: jobId, kind: e.kind, time, detail: e.detail === undefined ? null : JSON.stringify(e.detail) })))
+    .execute();
+}
+
+export async function listEvents(db: Kysely<Database>, jobId: number, afterId = 0): Promise<EventRow[]> {
+  const rows = await db.selectFrom('events').selectAll().where('job_id', '=', jobId).where('id', '>', afterId).orderBy('id').execute();
+  return rows.map((r) => ({ ...r, id: Number(r.id), job_id: Number(r.job_id) }));
+}

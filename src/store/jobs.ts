@@ -1,0 +1,118 @@
+// Queries over the jobs table: insert, read, list, the claim, stage moves and
+// finish. Every state-changing update is guarded by the stage it expects, so a
+// late or duplicate report changes nothing.
+import type { Insertable, Kysely, Selectable } from 'kysely';
+import type { Database, JobsTable } from './schema.ts';
+import type { Dialect } from './migrate.ts';
+import { ACTIVE_STAGES } from '../model/lifecycle.ts';
+
+export type Db = Kysely<Database>;
+export type JobRow = Selectable<JobsTable>;
+export type NewJob = Insertable<JobsTable>;
+
+export async function insertJob(db: Db, job: NewJob): Promise<number> {
+  const row = await db.insertInto('jobs').values(job).returning('id').executeTakeFirstOrThrow();
+  return Number(row.id);
+}
+
+export async function setResultRoot(db: Db, id: number, resultRoot: string): Promise<void> {
+  await db.updateTable('jobs').set({ result_root: resultRoot }).where('id', '=', id).execute();
+}
+
+/** Locks jobs in id order, so two transactions touching the same jobs never deadlock. */
+export async function lockJobs(db: Db, dialect: Dialect, ids: number[]): Promise<void> {
+  if (dialect !== 'postgres' || ids.length === 0) return;
+  await db.selectFrom('jobs').select('id').where('id', 'in', ids).orderBy('id').forUpdate().execute();
+}
+
+/** The two things known only after a job's insert: its result root (it holds the id) and how many builds it waits on. */
+export async function setRootAndPending(db: Db, id: number, resultRoot: string, depsPending: number): Promise<void> {
+  await db.updateTable('jobs').set({ result_root: resultRoot, deps_pending: depsPending }).where('id', '=', id).execute();
+}
+
+export async function getJob(db: Db, id: number): Promise<JobRow | undefined> {
+  return db.selectFrom('jobs').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+export interface JobFilter {
+  stage?: string | undefined;
+  health?: string | undefined;
+  suite?: string | undefined;
+  account?: string | undefined;
+  /** Only ids below this (paging backwards from the newest). */
+  before?: number | undefined;
+  limit?: number | undefined;
+}
+
+export async function listJobs(db: Db, f: JobFilter): Promise<JobRow[]> {
+  let q = db.selectFrom('jobs').selectAll();
+  if (f.stage) q = q.where('stage', '=', f.stage);
+  if (f.health) q = q.where('health', '=', f.health);
+  if (f.suite) q = q.where('suite', '=', f.suite);
+  if (f.account) q = q.where('account', '=', f.account);
+  if (f.before) q = q.where('id', '<', f.before);
+  return q.orderBy('id', 'desc').limit(f.limit ?? 100).execute();
+}
+
+export async function countByStage(db: Db): Promise<Record<string, number>> {
+  const rows = await db.selectFrom('jobs').select(['stage', (eb) => eb.fn.countAll<number>().as('n')]).groupBy('stage').execute();
+  return Object.fromEntries(rows.map((r) => [r.stage, Number(r.n)]));
+}
+
+/** Moves a job held by `hostname` from one of `from` to `to`; false if it was not there. */
+export async function moveStage(
+  db: Db,
+  id: number,
+  hostname: string,
+  from: readonly string[],
+  to: string,
+  now: number,
+  deadline: number | null,
+): Promise<boolean> {
+  const r = await db
+    .updateTable('jobs')
+    .set({ stage: to, deadline, ...(to === 'running' ? { running_time: now } : {}) })
+    .where('id', '=', id)
+    .where('assigned', '=', hostname)
+    .where('stage', 'in', from)
+    .executeTakeFirst();
+  return Number(r.numUpdatedRows) === 1;
+}
+
+export interface FinishFields {
+  health: string;
+  now: number;
+  stats?: Record<string, number> | null;
+  depFailure?: unknown;
+  /** Only finish the job if it is in one of these stages. */
+  from?: readonly string[];
+}
+
+/** Finishes a job not yet finished; false if it already was (or was not in `from`). */
+export async function finishJob(db: Db, id: number, f: FinishFields): Promise<boolean> {
+  let q = db
+    .updateTable('jobs')
+    .set({
+      stage: 'finish',
+      health: f.health,
+      finish_time: f.now,
+      deadline: null,
+      ...(f.stats !== undefined ? { stats: f.stats === null ? null : JSON.stringify(f.stats) } : {}),
+      ...(f.depFailure !== undefined ? { dep_failure: JSON.stringify(f.depFailure) } : {}),
+    })
+    .where('id', '=', id)
+    .where('stage', '!=', 'finish');
+  if (f.from) q = q.where('stage', 'in', f.from);
+  const r = await q.executeTakeFirst();
+  return Number(r.numUpdatedRows) === 1;
+}
+
+/** Jobs whose stage deadline has passed. */
+export async function expiredJobs(db: Db, now: number, limit = 500): Promise<JobRow[]> {
+  return db.selectFrom('jobs').selectAll().where('deadline', '<', now).where('stage', '!=', 'finish').orderBy('deadline').limit(limit).execute();
+}
+
+/** Jobs a testbox holds now. */
+export async function jobsOnTestbox(db: Db, hostname: string): Promise<JobRow[]> {
+  return db.selectFrom('jobs').selectAll().where('assigned', '=', hostname).where('stage', 'in', ACTIVE_STAGES).execute();
+}

@@ -1,0 +1,104 @@
+// The claim in SQL against the reference rules of model/match.ts, on both
+// dialects: for random mixes of jobs, accounts, priorities, memory and
+// testboxes, every claim returns exactly the job pickJob would.
+import { test, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import { dialects } from '../support/db.ts';
+import { makeScheduler } from '../support/scheduler.ts';
+import { claimFor } from '../../src/scheduler/dispatch.ts';
+import { insertJob } from '../../src/store/jobs.ts';
+import { ensureAccount, getTestbox, registerTestbox } from '../../src/store/testboxes.ts';
+import { pickJob, type JobView } from '../../src/model/match.ts';
+import { ACTIVE_STAGES } from '../../src/model/lifecycle.ts';
+
+/** A small seeded PRNG (mulberry32): the same seed, the same jobs. */
+function rng(seed: number) {
+  return () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+for (const dialect of await dialects()) {
+  describe(`claim (${dialect})`, () => {
+    for (const seed of [1, 2, 3, 4, 5]) {
+      test(`matches the reference rules, seed ${seed}`, async () => {
+        const t = await makeScheduler(dialect);
+        try {
+          const r = rng(seed);
+          const pick = <T>(xs: T[]) => xs[Math.floor(r() * xs.length)]!;
+          const db = t.store.db;
+          const boxes = [
+            { hostname: 'dc-a', type: 'dc', arch: 'x86_64', max_memory: 8, cpus: 4 },
+            { hostname: 'dc-b', type: 'dc', arch: 'x86_64', max_memory: 3, cpus: 2 },
+            { hostname: 'vm-a', type: 'vm', arch: 'aarch64', max_memory: 16, cpus: 8 },
+          ];
+          for (const b of boxes) await registerTestbox(db, b, t.clock.now);
+          const jobs: (JobView & { stage: string; assigned: string | null; deps_pending: number })[] = [];
+          for (let i = 0; i < 60; i++) {
+            const account = pick(['alice', 'bob', 'carol']);
+            const tbox_type = pick(['dc', 'dc', 'vm']);
+            const arch = tbox_type === 'vm' ? pick(['aarch64', 'x86_64']) : 'x86_64';
+            const memory_minimum = pick([0.5, 1, 2, 4, 12]);
+            const priority = pick([0, 0, 0, 1, 5]);
+            const deps_pending = r() < 0.15 ? 1 : 0;
+            await ensureAccount(db, account);
+            const id = await insertJob(db, {
+              account, suite: 'echo', testbox: tbox_type, tbox_type, arch, os: 'debian', os_version: '12', memory_minimum, priority,
+              runtime: 60, stage: 'submit', deps_pending, submit_time: t.clock.now, result_root: `/r/${i}`, spec: '{"suite":"echo"}',
+            });
+            jobs.push({ id, account, tbox_type, arch, memory_minimum, priority, stage: 'submit', assigned: null, deps_pending });
+          }
+          let claims = 0;
+          for (let round = 0; round < 80; round++) {
+            const b = pick(boxes);
+            const box = (await getTestbox(db, b.hostname))!;
+            const used = jobs.filter((j) => j.assigned === b.hostname && (ACTIVE_STAGES as readonly string[]).includes(j.stage)).reduce((s, j) => s + j.memory_minimum, 0);
+            const active = new Map<string, number>();
+            for (const j of jobs) if ((ACTIVE_STAGES as readonly string[]).includes(j.stage)) active.set(j.account, (active.get(j.account) ?? 0) + 1);
+            const dispatchable = jobs.filter((j) => j.stage === 'submit' && j.deps_pending === 0);
+            const want = used >= box.max_memory ? undefined : pickJob(dispatchable, { type: box.type, arch: box.arch, freeMemory: box.max_memory - used }, active);
+            const got = await claimFor(t.scheduler.ctx, box);
+            assert.equal(got?.id, want?.id, `round ${round}: box ${b.hostname}`);
+            if (got) {
+              claims++;
+              const j = jobs.find((x) => x.id === got.id)!;
+              j.stage = 'boot';
+              j.assigned = b.hostname;
+              assert.equal(got.stage, 'boot');
+              assert.equal(got.assigned, b.hostname);
+            }
+            // Now and then a running job finishes and frees its box.
+            const running = jobs.filter((j) => j.stage === 'boot');
+            if (running.length > 0 && r() < 0.5) {
+              const done = pick(running);
+              done.stage = 'finish';
+              await db.updateTable('jobs').set({ stage: 'finish', health: 'success' }).where('id', '=', done.id).execute();
+            }
+          }
+          assert.ok(claims > 10, `only ${claims} claims happened; the test exercised too little`);
+        } finally {
+          await t.cleanup();
+        }
+      });
+    }
+
+    test('a job waiting on builds is never claimed', async () => {
+      const t = await makeScheduler(dialect);
+      try {
+        const db = t.store.db;
+        await registerTestbox(db, { hostname: 'dc-a', type: 'dc', arch: 'x86_64', max_memory: 8, cpus: 1 }, t.clock.now);
+        await ensureAccount(db, 'alice');
+        await insertJob(db, {
+          account: 'alice', suite: 'echo', testbox: 'dc', tbox_type: 'dc', arch: 'x86_64', os: 'debian', os_version: '12', memory_minimum: 1, priority: 0,
+          runtime: 60, stage: 'submit', deps_pending: 2, submit_time: t.clock.now, result_root: '/r', spec: '{}',
+        });
+        assert.equal(await claimFor(t.scheduler.ctx, (await getTestbox(db, 'dc-a'))!), undefined);
+      } finally {
+        await t.cleanup();
+      }
+    });
+  });
+}
