@@ -1,0 +1,36 @@
+// Loads jobs with what their views need (timeline, deps with their builds
+// and files) in a few batched queries.
+import { NotFoundError } from '../errors.ts';
+import { getJob, type JobRow } from '../store/jobs.ts';
+import { listEvents } from '../store/events.ts';
+import { buildFiles, depsOfJobs, type BuildRow } from '../store/builds.ts';
+import type { Db } from '../store/jobs.ts';
+import { jobDetail, type DepInfo, type JobDetail } from './views.ts';
+
+export async function depsFor(db: Db, jobIds: number[]): Promise<Map<number, DepInfo[]>> {
+  const deps = await depsOfJobs(db, jobIds);
+  const byJob = new Map<number, DepInfo[]>();
+  if (deps.length === 0) return byJob;
+  const keys = [...new Set(deps.map((d) => d.build_key))];
+  const builds = new Map<string, BuildRow>((await db.selectFrom('builds').selectAll().where('key', 'in', keys).execute()).map((b) => [b.key, b]));
+  const files = await buildFiles(db, keys);
+  for (const d of deps) {
+    const build = builds.get(d.build_key);
+    if (!build) continue;
+    const list = byJob.get(d.job_id) ?? [];
+    list.push({ dep: d, build, files: files.filter((f) => f.build_key === d.build_key) });
+    byJob.set(d.job_id, list);
+  }
+  return byJob;
+}
+
+export async function loadJob(db: Db, id: number): Promise<JobDetail> {
+  const row = await getJob(db, id);
+  if (!row) throw new NotFoundError('job', id);
+  return jobDetail(row, await listEvents(db, id), (await depsFor(db, [id])).get(id));
+}
+
+export async function loadJobs(db: Db, rows: JobRow[]): Promise<JobDetail[]> {
+  const deps = await depsFor(db, rows.map((r) => Number(r.id)));
+  return rows.map((r) => jobDetail(r, undefined, deps.get(Number(r.id))));
+}

@@ -1,0 +1,110 @@
+// What testboxes tell the scheduler about a job they hold: stage moves,
+// result files (only into that job's result root) and the close.
+import { createWriteStream } from 'node:fs';
+import { mkdir, readFile, rename, rm } from 'node:fs/promises';
+import { dirname, join, resolve, sep } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { Transform, type Readable } from 'node:stream';
+import { ConflictError, NotFoundError, UserError } from '../errors.ts';
+import { ACTIVE_STAGES, canReport, stageDeadline, TESTBOX_HEALTHS } from '../model/lifecycle.ts';
+import { getJob, moveStage, type JobRow } from '../store/jobs.ts';
+import { finishInTx } from './finish.ts';
+import { addEvent } from '../store/events.ts';
+import { jobChannel } from '../store/notify.ts';
+import type { Ctx } from './context.ts';
+
+/** The job, if `hostname` holds it now; otherwise a 404 or a 409 the agent acts on. */
+export async function heldJob(ctx: Ctx, id: number, hostname: string): Promise<JobRow> {
+  const row = await getJob(ctx.store.db, id);
+  if (!row) throw new NotFoundError('job', id);
+  if (row.assigned !== hostname) throw new ConflictError(`job ${id} is not held by testbox ${hostname}`, { job_id: id, testbox: hostname });
+  if (!(ACTIVE_STAGES as readonly string[]).includes(row.stage)) {
+    throw new ConflictError(`job ${id} is already ${row.stage}${row.health ? ` (${row.health})` : ''}`, { job_id: id, job_stage: row.stage, job_health: row.health });
+  }
+  return row;
+}
+
+export async function reportStage(ctx: Ctx, id: number, hostname: string, stage: string): Promise<void> {
+  const row = await heldJob(ctx, id, hostname);
+  if (row.stage === stage) return; // a retried report
+  if (!canReport(row.stage, stage)) throw new ConflictError(`job ${id} cannot move from ${row.stage} to ${stage}`);
+  const now = ctx.now();
+  const moved = await ctx.store.tx(async (t) => {
+    const ok = await moveStage(t.db, id, hostname, [row.stage], stage, now, stageDeadline(stage, now, row.runtime, ctx.config.deadlines));
+    if (ok) {
+      await addEvent(t.db, id, stage, now, { testbox: hostname });
+      t.notify(jobChannel(id));
+    }
+    return ok;
+  });
+  if (!moved) throw new ConflictError(`job ${id} changed meanwhile; it is no longer in ${row.stage}`);
+}
+
+/** A result file's path relative to the result root: no absolute, empty, . or .. parts. */
+export function checkResultPath(relPath: string): string[] {
+  const parts = relPath.split('/');
+  if (relPath === '' || relPath.startsWith('/') || parts.some((p) => p === '' || p === '.' || p === '..' || p.includes('\0'))) {
+    throw new UserError('bad_path', `result path ${JSON.stringify(relPath)} must be relative, without . or .. parts`);
+  }
+  if (relPath === 'job.yaml') throw new UserError('bad_path', 'job.yaml is written by the scheduler');
+  return parts;
+}
+
+/** A result file's place inside the job's result root, or a refusal. */
+export function resultPath(ctx: Ctx, row: JobRow, relPath: string): string {
+  const root = resolve(join(ctx.config.srvDir, row.result_root));
+  const full = resolve(root, ...checkResultPath(relPath));
+  if (!full.startsWith(root + sep)) throw new UserError('bad_path', `result path ${relPath} is outside the result root`);
+  return full;
+}
+
+/** Streams an uploaded result file into place (a temporary file renamed at the end). */
+export async function saveResultFile(ctx: Ctx, id: number, hostname: string, relPath: string, body: Readable): Promise<{ path: string; bytes: number }> {
+  checkResultPath(relPath);
+  const row = await heldJob(ctx, id, hostname);
+  const full = resultPath(ctx, row, relPath);
+  await mkdir(dirname(full), { recursive: true });
+  const tmp = `${full}.upload-${process.pid}-${Date.now()}`;
+  let bytes = 0;
+  const max = ctx.config.limits.maxUploadBytes;
+  const counter = new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      bytes += chunk.length;
+      cb(bytes > max ? new UserError('too_large', `result file larger than ${max} bytes`, undefined, 413) : null, chunk);
+    },
+  });
+  try {
+    await pipeline(body, counter, createWriteStream(tmp));
+    await rename(tmp, full);
+  } catch (err) {
+    await rm(tmp, { force: true });
+    throw err;
+  }
+  return { path: `${row.result_root}/${relPath}`, bytes };
+}
+
+/** Reads stats.json from the result root; a malformed file counts as no stats. */
+async function readStats(ctx: Ctx, row: JobRow): Promise<Record<string, number> | null> {
+  try {
+    const data = JSON.parse(await readFile(join(ctx.config.srvDir, row.result_root, 'stats.json'), 'utf8')) as unknown;
+    if (!data || typeof data !== 'object' || Array.isArray(data)) return null;
+    const stats: Record<string, number> = {};
+    for (const [k, v] of Object.entries(data)) if (typeof v === 'number' && Number.isFinite(v)) stats[k] = v;
+    return stats;
+  } catch {
+    return null;
+  }
+}
+
+export async function closeJob(ctx: Ctx, id: number, hostname: string, health: string): Promise<void> {
+  if (!(TESTBOX_HEALTHS as readonly string[]).includes(health)) {
+    throw new UserError('bad_health', `a testbox closes a job with one of ${TESTBOX_HEALTHS.join(', ')}, not ${health}`);
+  }
+  const row = await heldJob(ctx, id, hostname);
+  const stats = await readStats(ctx, row);
+  const closed = await ctx.store.tx(async (t) => {
+    const current = await getJob(t.db, id);
+    return current ? finishInTx(ctx, t, current, { health, stats, from: ACTIVE_STAGES, detail: { testbox: hostname } }) : false;
+  });
+  if (!closed) throw new ConflictError(`job ${id} was finished meanwhile`);
+}

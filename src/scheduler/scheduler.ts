@@ -1,0 +1,157 @@
+// The scheduler: one object per server process holding the store and the
+// config, with every operation the API offers. Stateless across processes:
+// all it knows is in the database.
+import { NotFoundError } from '../errors.ts';
+import type { LabConfig } from '../config.ts';
+import type { Store } from '../store/db.ts';
+import { getJob, listJobs, type JobFilter } from '../store/jobs.ts';
+import { listEvents } from '../store/events.ts';
+import { jobChannel } from '../store/notify.ts';
+import { testboxByMac, type TestboxInfo } from '../store/testboxes.ts';
+import { silentLog, type Ctx, type Log } from './context.ts';
+import { SchedulerMetrics } from './metrics.ts';
+import { submitJobs, type SubmitResult } from './submit.ts';
+import { nextJob, type Assignment } from './dispatch.ts';
+import { closeJob, heldJob, reportStage, saveResultFile } from './report.ts';
+import { sweep, type SweepReport } from './sweeper.ts';
+import { cancelJob } from './cancel.ts';
+import { beat, register, testboxStatus, type TestboxStatus } from './testboxes.ts';
+import { timeline, type JobDetail, type TimelineEntry } from './views.ts';
+import type { Readable } from 'node:stream';
+import { join } from 'node:path';
+import { GitResolver } from '../stack/git.ts';
+import { loadJob, loadJobs } from './loader.ts';
+import { buildDetail, buildList, type BuildView } from './build-views.ts';
+import { saveArtifact } from './artifacts.ts';
+import { Bisects } from './bisect/driver.ts';
+
+const SWEEP_LOCK = 7_246_311;
+
+export class Scheduler {
+  readonly ctx: Ctx;
+  /** Bisections in the lab, driven by this server while it holds their lease. */
+  readonly bisects: Bisects;
+  #sweepTimer: NodeJS.Timeout | undefined;
+  #sweeping: Promise<unknown> | undefined;
+
+  constructor(store: Store, config: LabConfig, log: Log = silentLog, now: () => number = Date.now) {
+    const git = new GitResolver(join(config.dataDir, 'git'), { fetchInterval: config.lab.policy.git_fetch_interval * 1000 });
+    this.ctx = { store, config, log, now, git, metrics: new SchedulerMetrics(store) };
+    this.bisects = new Bisects(this.ctx);
+  }
+
+  get store(): Store {
+    return this.ctx.store;
+  }
+
+  submit(jobs: unknown[]): Promise<SubmitResult[]> {
+    return submitJobs(this.ctx, jobs);
+  }
+
+  job(id: number): Promise<JobDetail> {
+    return loadJob(this.ctx.store.db, id);
+  }
+
+  async jobs(filter: JobFilter): Promise<JobDetail[]> {
+    return loadJobs(this.ctx.store.db, await listJobs(this.ctx.store.db, filter));
+  }
+
+  /**
+   * Timeline entries after event `after`; with waitMs, waits for the next
+   * one (long-poll) so `submit -m` and `job wait` follow a job live.
+   */
+  async events(id: number, after: number, waitMs: number, signal?: AbortSignal): Promise<{ events: (TimelineEntry & { id: number })[]; job_stage: string; job_health: string | null }> {
+    const deadline = this.ctx.now() + Math.min(waitMs, this.ctx.config.timing.longPollMax);
+    for (;;) {
+      const seq = this.ctx.store.notifier.seq(jobChannel(id));
+      const row = await getJob(this.ctx.store.db, id);
+      if (!row) throw new NotFoundError('job', id);
+      const rows = await listEvents(this.ctx.store.db, id, after);
+      const left = deadline - this.ctx.now();
+      if (rows.length > 0 || row.stage === 'finish' || left <= 0 || signal?.aborted) {
+        const entries = timeline(rows).map((e, i) => ({ ...e, id: rows[i]!.id }));
+        return { events: entries, job_stage: row.stage, job_health: row.health };
+      }
+      await this.ctx.store.notifier.wait(jobChannel(id), left, signal, seq);
+    }
+  }
+
+  cancel(id: number): Promise<void> {
+    return cancelJob(this.ctx, id);
+  }
+
+  registerTestbox(info: TestboxInfo) {
+    return register(this.ctx, info);
+  }
+
+  heartbeat(hostname: string) {
+    return beat(this.ctx, hostname);
+  }
+
+  testboxByMac(mac: string) {
+    return testboxByMac(this.ctx.store.db, mac);
+  }
+
+  testboxes(): Promise<TestboxStatus[]> {
+    return testboxStatus(this.ctx);
+  }
+
+  next(hostname: string, waitMs: number, signal?: AbortSignal): Promise<Assignment | null> {
+    return nextJob(this.ctx, hostname, waitMs, signal);
+  }
+
+  reportStage(id: number, hostname: string, stage: string) {
+    return reportStage(this.ctx, id, hostname, stage);
+  }
+
+  saveResult(id: number, hostname: string, relPath: string, body: Readable) {
+    return saveResultFile(this.ctx, id, hostname, relPath, body);
+  }
+
+  saveArtifact(id: number, hostname: string, name: string, body: Readable) {
+    return saveArtifact(this.ctx, id, hostname, name, body);
+  }
+
+  builds(filter: { state?: string | undefined; pkg?: string | undefined; limit?: number | undefined }): Promise<BuildView[]> {
+    return buildList(this.ctx.store.db, filter);
+  }
+
+  build(key: string): Promise<BuildView> {
+    return buildDetail(this.ctx.store.db, key);
+  }
+
+  heldJob(id: number, hostname: string) {
+    return heldJob(this.ctx, id, hostname);
+  }
+
+  close(id: number, hostname: string, health: string) {
+    return closeJob(this.ctx, id, hostname, health);
+  }
+
+  sweep(): Promise<SweepReport> {
+    return sweep(this.ctx);
+  }
+
+  /** Runs the sweeper every sweep interval until stop(), and drives the bisects no other server drives. */
+  start(): void {
+    if (this.#sweepTimer) return;
+    void this.bisects.resume().catch((err: unknown) => this.ctx.log.error({ err }, 'cannot resume bisects'));
+    this.#sweepTimer = setInterval(() => {
+      if (this.#sweeping) return;
+      // With several servers on one database, one of them sweeps at a time.
+      this.#sweeping = this.ctx.store
+        .exclusive(SWEEP_LOCK, async () => void (await this.sweep()))
+        .then(() => this.bisects.resume())
+        .catch((err: unknown) => this.ctx.log.error({ err }, 'sweep failed'))
+        .finally(() => (this.#sweeping = undefined));
+    }, this.ctx.config.timing.sweepInterval);
+    this.#sweepTimer.unref();
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.#sweepTimer);
+    this.#sweepTimer = undefined;
+    await this.#sweeping;
+    await this.bisects.stop();
+  }
+}

@@ -1,0 +1,187 @@
+// Submit: validate every job of a request, apply the lab's defaults and insert
+// them all in one transaction (nothing is submitted if any job is invalid).
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import { UserError } from '../errors.ts';
+import { validateJob } from '../jobfile/index.ts';
+import { tboxType } from '../model/lifecycle.ts';
+import { getJob, insertJob, setRootAndPending } from '../store/jobs.ts';
+import type { Tx } from '../store/db.ts';
+import type { BuildRow } from '../store/builds.ts';
+import { resolveStack, type BuildSpec, type StackIssue } from '../stack/resolve.ts';
+import { attachBuild } from './builds.ts';
+import { finishInTx, type DepFailure } from './finish.ts';
+import { addEvents, type NewEvent } from '../store/events.ts';
+import { ensureAccount } from '../store/testboxes.ts';
+import { CHANNEL_DISPATCH } from '../store/notify.ts';
+import type { Ctx } from './context.ts';
+
+export interface SubmitResult {
+  job_id: number;
+  result_root: string;
+}
+
+/** One problem with one job of a request; the CLI maps (job, path) back to file:line:col. */
+export interface SubmitIssue {
+  job: number;
+  path: string;
+  message: string;
+}
+
+export type ResolvedJob = Record<string, unknown> & {
+  suite: string;
+  testbox: string;
+  os: string;
+  os_version: string;
+  os_arch: string;
+  memory_minimum: number;
+  runtime: number;
+  priority: number;
+  my_account: string;
+};
+
+export function invalidJobs(issues: SubmitIssue[]): UserError {
+  const lines = issues.map((i) => `job ${i.job}${i.path ? ` ${i.path}` : ''}: ${i.message}`);
+  return new UserError('invalid_job', lines.join('\n'), { issues });
+}
+
+/** Checks a job object and fills in the lab's defaults; issues are appended, not thrown. */
+export function resolveJob(ctx: Ctx, raw: unknown, index: number, issues: SubmitIssue[]): ResolvedJob | undefined {
+  const schemaIssues = validateJob(raw);
+  for (const i of schemaIssues) issues.push({ job: index, path: i.path, message: i.message });
+  if (schemaIssues.length > 0) return undefined;
+  const job = raw as Record<string, unknown>;
+  const d = ctx.config.defaults;
+  const suite = job.suite as string;
+  if (suite === 'pkgbuild') {
+    issues.push({ job: index, path: 'suite', message: 'pkgbuild jobs are created by the scheduler for ss packages; submit a test job with ss instead' });
+    return undefined;
+  }
+  if (!ctx.config.lab.hasSuite(suite)) {
+    issues.push({ job: index, path: 'suite', message: `no suite ${suite} in the lab (${ctx.config.lab.suites().join(', ') || 'none'})` });
+    return undefined;
+  }
+  return {
+    ...job,
+    suite,
+    testbox: (job.testbox as string | undefined) ?? d.testbox,
+    os: (job.os as string | undefined) ?? d.os,
+    os_version: (job.os_version as string | undefined) ?? d.os_version,
+    os_arch: (job.os_arch as string | undefined) ?? d.os_arch,
+    memory_minimum: (job.memory_minimum as number | undefined) ?? d.memory_minimum,
+    runtime: (job.runtime as number | undefined) ?? d.runtime,
+    priority: (job.priority as number | undefined) ?? d.priority,
+    my_account: (job.my_account as string | undefined) ?? d.my_account,
+  };
+}
+
+export function resultRoot(job: ResolvedJob, id: number, submitTime: number): string {
+  const day = new Date(submitTime).toISOString().slice(0, 10);
+  return `/result/${job.suite}/${day}/${job.testbox}/${job.os}-${job.os_version}-${job.os_arch}/${id}`;
+}
+
+/** Jobs checked and resolved, ready for insertInTx: every ss commit is a full sha and every build key taken. */
+export interface PreparedJobs {
+  jobs: ResolvedJob[];
+  stacks: BuildSpec[][];
+}
+
+/**
+ * Everything a submit does before its transaction: check each job, apply
+ * the lab's defaults, and resolve its ss packages (registry, commit → sha,
+ * digests, snapshots, build keys). Throws invalidJobs with every issue.
+ */
+export async function prepareJobs(ctx: Ctx, raws: unknown[]): Promise<PreparedJobs> {
+  if (raws.length === 0) throw new UserError('invalid_job', 'no jobs to submit');
+  if (raws.length > ctx.config.limits.maxJobsPerSubmit) {
+    throw new UserError('too_many_jobs', `${raws.length} jobs in one submit; the limit is ${ctx.config.limits.maxJobsPerSubmit}`);
+  }
+  const issues: SubmitIssue[] = [];
+  const jobs = raws.map((raw, i) => resolveJob(ctx, raw, i, issues));
+  if (issues.length > 0) throw invalidJobs(issues);
+  // ss steps 1–3 (registry, commit → sha, build key) need git and files: done before the transaction opens.
+  const stacks: BuildSpec[][] = [];
+  const sc = { lab: ctx.config.lab, git: ctx.git, snapshots: join(ctx.config.dataDir, 'snapshots') };
+  for (const [i, job] of (jobs as ResolvedJob[]).entries()) {
+    const found: StackIssue[] = [];
+    stacks.push(job.ss ? await resolveStack(sc, job, found) : []);
+    for (const f of found) issues.push({ job: i, ...f });
+  }
+  if (issues.length > 0) throw invalidJobs(issues);
+  return { jobs: jobs as ResolvedJob[], stacks };
+}
+
+/** Inserts prepared jobs with their builds and waits inside the caller's transaction; signals dispatch at commit. */
+export async function insertInTx(ctx: Ctx, t: Tx, p: PreparedJobs): Promise<SubmitResult[]> {
+  const now = ctx.now();
+  const out: SubmitResult[] = [];
+  for (const [i, job] of p.jobs.entries()) out.push(await insertSubmitted(ctx, t, job, p.stacks[i]!, now));
+  t.notify(CHANNEL_DISPATCH);
+  t.after(() => ctx.metrics.submitted.inc(out.length));
+  return out;
+}
+
+export async function submitJobs(ctx: Ctx, raws: unknown[]): Promise<SubmitResult[]> {
+  const prepared = await prepareJobs(ctx, raws);
+  return ctx.store.tx((t) => insertInTx(ctx, t, prepared));
+}
+
+/** Accounts each store is known to hold (added after the commit that inserted them): one insert fewer per submit. */
+const knownAccounts = new WeakMap<object, Set<string>>();
+
+/** One job and its builds, inside the submit transaction (SPEC §4 steps 4–7). */
+async function insertSubmitted(ctx: Ctx, t: Tx, job: ResolvedJob, specs: BuildSpec[], now: number): Promise<SubmitResult> {
+  const known = knownAccounts.get(ctx.store) ?? knownAccounts.set(ctx.store, new Set()).get(ctx.store)!;
+  if (!known.has(job.my_account)) {
+    await ensureAccount(t.db, job.my_account);
+    t.after(() => known.add(job.my_account));
+  }
+  const id = await insertJob(t.db, {
+    account: job.my_account,
+    suite: job.suite,
+    testbox: job.testbox,
+    tbox_type: tboxType(job.testbox),
+    arch: job.os_arch,
+    os: job.os,
+    os_version: job.os_version,
+    memory_minimum: job.memory_minimum,
+    priority: job.priority,
+    runtime: job.runtime,
+    stage: 'submit',
+    deps_pending: 0,
+    submit_time: now,
+    result_root: '',
+    spec: JSON.stringify(job),
+  });
+  const root = resultRoot(job, id, now);
+  const events: NewEvent[] = [{ kind: 'submit' }];
+  const requester = { account: job.my_account, priority: job.priority };
+  let waits = 0;
+  let failed: BuildRow | undefined;
+  for (const spec of specs) {
+    const a = await attachBuild(ctx, t, id, spec, requester, now);
+    if (a.kind === 'wait') {
+      waits++;
+      events.push({ kind: 'wait', detail: { pkg: spec.pkg, build_key: spec.key, pkgbuild_job: Number(a.build.pkgbuild_job), new_build: a.created } });
+    } else if (a.kind === 'reuse') {
+      events.push({ kind: 'reuse', detail: { pkg: spec.pkg, build_key: spec.key } });
+    } else failed ??= a.build;
+  }
+  await setRootAndPending(t.db, id, root, waits);
+  await addEvents(t.db, id, now, events);
+  if (failed) {
+    // A build that failed recently is remembered: the job fails now instead of waiting for a build that will fail again.
+    const row = (await getJob(t.db, id))!;
+    const failure = JSON.parse(failed.error ?? '{}') as DepFailure;
+    await finishInTx(ctx, t, row, { health: 'dependency_failed', from: ['submit'], depFailure: { ...failure, cached: true }, detail: { dep_failure: failure } });
+  }
+  return { job_id: id, result_root: root };
+}
+
+/** job.yaml in the result root: the job as it will run, for people and for reruns. */
+export async function writeJobYaml(ctx: Ctx, id: number, root: string, job: Record<string, unknown>): Promise<void> {
+  const dir = join(ctx.config.srvDir, root);
+  await mkdir(dir, { recursive: true });
+  await writeFile(join(dir, 'job.yaml'), stringify({ id, ...job, result_root: root }));
+}

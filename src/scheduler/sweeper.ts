@@ -1,0 +1,47 @@
+// The only periodic work: finish jobs whose stage deadline passed, and jobs
+// held by testboxes that went silent. Each finish is its own transaction
+// guarded by the stage it expects, so two servers sweeping at once cannot
+// finish a job twice.
+import { expiredHealth, ACTIVE_STAGES } from '../model/lifecycle.ts';
+import { expiredJobs, getJob, jobsOnTestbox, type JobRow } from '../store/jobs.ts';
+import { listTestboxes } from '../store/testboxes.ts';
+import { finishInTx } from './finish.ts';
+import type { Ctx } from './context.ts';
+
+export interface SweepReport {
+  finished: { id: number; health: string; reason: string }[];
+}
+
+async function finishExpired(ctx: Ctx, row: JobRow, health: string, reason: string): Promise<boolean> {
+  return ctx.store.tx(async (t) => {
+    const current = await getJob(t.db, Number(row.id));
+    if (!current || current.stage !== row.stage) return false;
+    return finishInTx(ctx, t, current, { health, from: [row.stage], detail: { reason, stage: row.stage, testbox: row.assigned } });
+  });
+}
+
+export async function sweep(ctx: Ctx): Promise<SweepReport> {
+  const now = ctx.now();
+  const report: SweepReport = { finished: [] };
+  const boxes = await listTestboxes(ctx.store.db);
+  const lastSeen = new Map(boxes.map((b) => [b.hostname, Number(b.last_heartbeat)]));
+  const alive = (host: string | null) => host != null && now - (lastSeen.get(host) ?? 0) <= ctx.config.timing.testboxLostAfter;
+
+  // Testboxes that went silent: whatever they held is lost with them.
+  for (const box of boxes) {
+    if (alive(box.hostname)) continue;
+    for (const row of await jobsOnTestbox(ctx.store.db, box.hostname)) {
+      const reason = `testbox ${box.hostname} silent for ${Math.round((now - Number(box.last_heartbeat)) / 1000)} s`;
+      if (await finishExpired(ctx, row, 'abnormal', reason)) report.finished.push({ id: Number(row.id), health: 'abnormal', reason });
+    }
+  }
+
+  for (const row of await expiredJobs(ctx.store.db, now)) {
+    if (!(ACTIVE_STAGES as readonly string[]).includes(row.stage)) continue;
+    const health = expiredHealth(row.stage, alive(row.assigned));
+    const reason = `${row.stage} deadline passed`;
+    if (await finishExpired(ctx, row, health, reason)) report.finished.push({ id: Number(row.id), health, reason });
+  }
+  if (report.finished.length > 0) ctx.log.info({ finished: report.finished }, 'sweeper finished jobs');
+  return report;
+}

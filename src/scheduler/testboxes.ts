@@ -1,0 +1,54 @@
+// Testbox lifecycle: registration and heartbeats. A heartbeat answers with
+// the jobs the scheduler believes the box holds, so a box drops a job that
+// was cancelled or timed out under it.
+import { NotFoundError, UserError } from '../errors.ts';
+import { heartbeat, listTestboxes, registerTestbox, type TestboxInfo } from '../store/testboxes.ts';
+import { jobsOnTestbox } from '../store/jobs.ts';
+import type { Ctx } from './context.ts';
+
+const HOST = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+
+export async function register(ctx: Ctx, info: TestboxInfo): Promise<{ heartbeat_interval: number }> {
+  if (!HOST.test(info.hostname)) throw new UserError('bad_hostname', `testbox hostname ${JSON.stringify(info.hostname)} must match ${HOST}`);
+  if (!['dc', 'vm', 'hw'].includes(info.type)) throw new UserError('bad_type', `testbox type must be dc, vm or hw, not ${info.type}`);
+  await registerTestbox(ctx.store.db, { ...info, mac: info.mac ? info.mac.toLowerCase().replace(/-/g, ':') : null }, ctx.now());
+  ctx.log.info({ testbox: info.hostname, type: info.type, arch: info.arch }, 'testbox registered');
+  return { heartbeat_interval: ctx.config.timing.heartbeatInterval };
+}
+
+export async function beat(ctx: Ctx, hostname: string): Promise<{ jobs: number[] }> {
+  if (!(await heartbeat(ctx.store.db, hostname, ctx.now()))) throw new NotFoundError('testbox', hostname);
+  const held = await jobsOnTestbox(ctx.store.db, hostname);
+  return { jobs: held.map((r) => Number(r.id)) };
+}
+
+export interface TestboxStatus {
+  hostname: string;
+  type: string;
+  arch: string;
+  max_memory: number;
+  cpus: number;
+  state: 'idle' | 'busy' | 'lost';
+  last_heartbeat: string;
+  jobs: number[];
+}
+
+export async function testboxStatus(ctx: Ctx): Promise<TestboxStatus[]> {
+  const now = ctx.now();
+  const out: TestboxStatus[] = [];
+  for (const b of await listTestboxes(ctx.store.db)) {
+    const jobs = (await jobsOnTestbox(ctx.store.db, b.hostname)).map((r) => Number(r.id));
+    const lost = now - Number(b.last_heartbeat) > ctx.config.timing.testboxLostAfter;
+    out.push({
+      hostname: b.hostname,
+      type: b.type,
+      arch: b.arch,
+      max_memory: b.max_memory,
+      cpus: b.cpus,
+      state: lost ? 'lost' : jobs.length > 0 ? 'busy' : 'idle',
+      last_heartbeat: new Date(Number(b.last_heartbeat)).toISOString(),
+      jobs,
+    });
+  }
+  return out;
+}

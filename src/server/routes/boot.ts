@@ -1,0 +1,52 @@
+// /boot.ipxe?mac=…: what a vm or hw testbox network-boots into, as
+// compass-ci serves it. The request claims the box's next job; the script
+// lists the job's initrds and, when it has a linux build, that kernel.
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import type { Scheduler } from '../../scheduler/scheduler.ts';
+import type { Assignment } from '../../scheduler/dispatch.ts';
+import { clientGone } from '../errors.ts';
+
+const MAC = '^([0-9a-fA-F]{2}[:-]){5}[0-9a-fA-F]{2}$';
+
+const origin = (request: FastifyRequest) => `${request.protocol}://${request.headers.host ?? `${request.hostname}`}`;
+
+export function ipxeScript(base: string, a: Assignment, host: string): string {
+  const initrds = a.job.initrds.map((u) => base + u);
+  if (a.job.modules_uri) initrds.push(...a.job.modules_uri.map((u) => base + u));
+  const names = initrds.map((u) => u.slice(u.lastIndexOf('/') + 1));
+  const lines = ['#!ipxe', `# stacklab job ${a.job.id} (${a.job.suite}) for ${host}`];
+  for (const u of initrds) lines.push(`initrd ${u}`);
+  if (a.job.kernel_uri) {
+    const args = ['user=lkp', `job=/lkp/scheduled/job.yaml`, `RESULT_ROOT=${a.job.result_root}`, 'ip=dhcp', 'rootovl', 'ro', ...names.map((n) => `initrd=${n}`)];
+    lines.push(`kernel ${base}${a.job.kernel_uri} ${args.join(' ')}`);
+  } else {
+    lines.push(`echo job ${a.job.id} builds no kernel of its own: boot ${String(a.job.os)} ${String(a.job.os_version)}'s default kernel`);
+  }
+  lines.push('boot', '');
+  return lines.join('\n');
+}
+
+export const bootRoutes: FastifyPluginAsync<{ scheduler: Scheduler }> = async (fastify, { scheduler }) => {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
+
+  app.get(
+    '/boot.ipxe',
+    {
+      schema: {
+        summary: "iPXE script for the testbox with this MAC: its next job's initrds and kernel",
+        querystring: Type.Object({ mac: Type.String({ pattern: MAC }), wait: Type.Number({ minimum: 0, maximum: 60, default: 0 }) }),
+      },
+    },
+    async (request, reply) => {
+      const mac = request.query.mac.toLowerCase().replace(/-/g, ':');
+      reply.type('text/plain; charset=utf-8');
+      const box = await scheduler.testboxByMac(mac);
+      if (!box) return reply.status(404).send(`#!ipxe\necho stacklab: no testbox is registered with MAC ${mac}\nsleep 30\nreboot\n`);
+      const a = await scheduler.next(box.hostname, request.query.wait * 1000, clientGone(reply));
+      if (!a) return `#!ipxe\necho No job now\nsleep 30\nchain ${origin(request)}/boot.ipxe?mac=${mac}\n`;
+      return ipxeScript(origin(request), a, box.hostname);
+    },
+  );
+};

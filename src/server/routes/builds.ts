@@ -1,0 +1,37 @@
+// /api/builds: the build cache.
+import type { FastifyPluginAsync } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import type { Scheduler } from '../../scheduler/scheduler.ts';
+import { errorResponses } from '../schemas.ts';
+
+export const buildRoutes: FastifyPluginAsync<{ scheduler: Scheduler }> = async (fastify, { scheduler }) => {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
+
+  app.get(
+    '/api/builds',
+    {
+      schema: {
+        summary: 'Builds in the cache, newest first',
+        querystring: Type.Object({
+          state: Type.Optional(Type.String()),
+          pkg: Type.Optional(Type.String()),
+          limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })),
+        }),
+      },
+    },
+    async (request) => scheduler.builds(request.query),
+  );
+
+  app.get(
+    '/api/builds/:key',
+    {
+      schema: {
+        summary: 'One build (by key or a unique key prefix): inputs, state, files with sha256, its pkgbuild jobs and the jobs depending on it',
+        params: Type.Object({ key: Type.String({ pattern: '^[0-9a-f]{6,64}$' }) }),
+        response: { 200: Type.Object({}, { additionalProperties: true }), ...errorResponses },
+      },
+    },
+    async (request) => scheduler.build(request.params.key),
+  );
+};

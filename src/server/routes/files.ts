@@ -1,0 +1,59 @@
+// Files testboxes and people fetch: a job's job.cgz and the result trees.
+import { createReadStream } from 'node:fs';
+import { readdir, stat } from 'node:fs/promises';
+import { join, resolve, sep } from 'node:path';
+import type { FastifyPluginAsync, FastifyReply } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { NotFoundError, UserError } from '../../errors.ts';
+import type { Scheduler } from '../../scheduler/scheduler.ts';
+import { jobCgz } from '../../scheduler/jobcgz.ts';
+import { IdParams } from '../schemas.ts';
+
+const TEXT = /(^|\/)(output|[^/]*\.(log|txt|json|yaml|yml|sh))$/;
+
+/** Serves a file or lists a directory below `root`; paths that leave it are refused. */
+export async function serveTree(root: string, rel: string, reply: FastifyReply, what: string) {
+  const base = resolve(root);
+  const parts = rel.split('/').filter((p) => p !== '');
+  if (parts.some((p) => p === '.' || p === '..' || p.includes('\0'))) throw new UserError('bad_path', `bad path ${rel}`);
+  const full = resolve(base, ...parts);
+  if (full !== base && !full.startsWith(base + sep)) throw new UserError('bad_path', `bad path ${rel}`);
+  const st = await stat(full).catch(() => undefined);
+  if (!st) throw new NotFoundError(what, rel);
+  if (st.isDirectory()) {
+    const entries = await readdir(full, { withFileTypes: true });
+    return reply.send(entries.map((e) => (e.isDirectory() ? `${e.name}/` : e.name)).sort());
+  }
+  reply.header('content-length', st.size);
+  reply.type(TEXT.test(rel) ? 'text/plain; charset=utf-8' : 'application/octet-stream');
+  return reply.send(createReadStream(full));
+}
+
+export const fileRoutes: FastifyPluginAsync<{ scheduler: Scheduler }> = async (fastify, { scheduler }) => {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
+  const srv = scheduler.ctx.config.srvDir;
+
+  app.get(
+    '/job_initrd_tmpfs/:id/job.cgz',
+    { schema: { summary: "The job's own initrd: job.yaml and its suite's files (cpio newc, gzip)", params: IdParams } },
+    async (request, reply) => {
+      const data = await jobCgz(scheduler.ctx, request.params.id);
+      return reply.type('application/octet-stream').send(data);
+    },
+  );
+
+  for (const top of ['initrd', 'kernel'] as const) {
+    app.get(
+      `/${top}/*`,
+      { schema: { summary: `Build artifacts under /${top}/ (SPEC §4 layout)`, params: Type.Object({ '*': Type.String() }) } },
+      async (request, reply) => serveTree(join(srv, top), request.params['*'], reply, 'artifact'),
+    );
+  }
+
+  app.get(
+    '/result/*',
+    { schema: { summary: 'Result files (a directory answers the list of its entries)', params: Type.Object({ '*': Type.String() }) } },
+    async (request, reply) => serveTree(join(srv, 'result'), request.params['*'], reply, 'result file'),
+  );
+};

@@ -1,0 +1,94 @@
+// /api/jobs: submit (JSON or YAML), read, list, follow the timeline, cancel.
+import type { FastifyPluginAsync } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { JobFileError, loadJobText } from '../../jobfile/index.ts';
+import { UserError } from '../../errors.ts';
+import type { Scheduler } from '../../scheduler/scheduler.ts';
+import type { SubmitIssue } from '../../scheduler/submit.ts';
+import { errorResponses, IdParams, JobDetailBody, SubmitResults } from '../schemas.ts';
+import { clientGone } from '../errors.ts';
+
+export const jobRoutes: FastifyPluginAsync<{ scheduler: Scheduler }> = async (fastify, { scheduler }) => {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
+
+  app.addContentTypeParser(['application/yaml', 'application/x-yaml', 'text/yaml'], { parseAs: 'string' }, (_req, body, done) => done(null, body));
+
+  app.post(
+    '/api/jobs',
+    {
+      schema: {
+        summary: 'Submit jobs',
+        description: 'Body: one job object, an array of them, or a job file as YAML (Content-Type: application/yaml; multi-document and matrix rules apply, includes do not). All jobs are submitted or none.',
+        body: Type.Union([Type.Object({}, { additionalProperties: true }), Type.Array(Type.Unknown()), Type.String()]),
+        response: { 200: SubmitResults, ...errorResponses },
+      },
+    },
+    async (request) => {
+      const body = request.body;
+      if (typeof body === 'string') {
+        const loaded = loadJobText(body, 'request body');
+        try {
+          return await scheduler.submit(loaded.jobs);
+        } catch (err) {
+          // Point the scheduler's objections at the lines of the YAML body.
+          const issues = (err as UserError).details as { issues?: SubmitIssue[] } | undefined;
+          if (err instanceof UserError && err.code === 'invalid_job' && issues?.issues) {
+            throw new JobFileError(
+              issues.issues.map((i) => ({ ...loaded.locate(i.job, i.path ? i.path.split('.') : []), path: i.path, message: i.message })),
+            );
+          }
+          throw err;
+        }
+      }
+      return scheduler.submit(Array.isArray(body) ? body : [body]);
+    },
+  );
+
+  app.get(
+    '/api/jobs',
+    {
+      schema: {
+        summary: 'List jobs, newest first',
+        querystring: Type.Object({
+          stage: Type.Optional(Type.String()),
+          health: Type.Optional(Type.String()),
+          suite: Type.Optional(Type.String()),
+          account: Type.Optional(Type.String()),
+          before: Type.Optional(Type.Integer({ minimum: 1 })),
+          limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })),
+        }),
+        response: { 200: Type.Array(JobDetailBody), ...errorResponses },
+      },
+    },
+    async (request) => scheduler.jobs(request.query),
+  );
+
+  app.get(
+    '/api/jobs/:id',
+    { schema: { summary: 'A job with its deps, ss_wait_jobs and timeline', params: IdParams, response: { 200: JobDetailBody, ...errorResponses } } },
+    async (request) => scheduler.job(request.params.id),
+  );
+
+  app.get(
+    '/api/jobs/:id/events',
+    {
+      schema: {
+        summary: 'Timeline entries after an event id; waits up to `wait` seconds for the next one',
+        params: IdParams,
+        querystring: Type.Object({ after: Type.Integer({ minimum: 0, default: 0 }), wait: Type.Number({ minimum: 0, maximum: 60, default: 0 }) }),
+      },
+    },
+    async (request, reply) => scheduler.events(request.params.id, request.query.after, request.query.wait * 1000, clientGone(reply)),
+  );
+
+  app.post(
+    '/api/jobs/:id/cancel',
+    { schema: { summary: 'Cancel a job that has not finished', params: IdParams, response: { 200: JobDetailBody, ...errorResponses } } },
+    async (request) => {
+      await scheduler.cancel(request.params.id);
+      return scheduler.job(request.params.id);
+    },
+  );
+};
+
