@@ -1,0 +1,44 @@
+// The bisect spec with its defaults filled in, checked once.
+import type { BisectSpec, Criterion, Direction } from './types.ts';
+
+export interface FullSpec {
+  criterion: Criterion;
+  repeat: number;
+  metric: string | undefined;
+  direction: Direction;
+  alpha: number;
+  same: number;
+  endRuns: number;
+  increment: number;
+  maxRuns: number;
+  confirm: boolean;
+  cachedTolerance: number;
+}
+
+function positiveInt(name: string, v: number): number {
+  if (!Number.isInteger(v) || v < 1) throw new RangeError(`${name} must be a positive integer (got ${v})`);
+  return v;
+}
+
+export function resolveSpec(s: BisectSpec): FullSpec {
+  if (!['build', 'function', 'perf'].includes(s.criterion)) throw new RangeError(`unknown criterion ${String(s.criterion)}`);
+  const perf = s.criterion === 'perf';
+  if (perf && s.direction !== 'lower' && s.direction !== 'higher') throw new RangeError('perf bisection needs direction lower or higher');
+  const repeat = positiveInt('repeat', s.repeat ?? (perf ? 2 : 1));
+  const full: FullSpec = {
+    criterion: s.criterion,
+    repeat,
+    metric: s.metric,
+    direction: s.direction ?? 'lower',
+    alpha: s.alpha ?? 0.01,
+    same: s.same ?? 0.05,
+    endRuns: positiveInt('endRuns', s.endRuns ?? Math.max(5, repeat + 2)),
+    increment: positiveInt('increment', s.increment ?? 1),
+    maxRuns: positiveInt('maxRuns', s.maxRuns ?? (perf ? 24 : 2 * repeat + 1)),
+    confirm: s.confirm ?? true,
+    cachedTolerance: s.cachedTolerance ?? 0.02,
+  };
+  if (!(full.alpha > 0 && full.alpha < 1) || !(full.same > 0 && full.same < 1)) throw new RangeError('alpha and same must lie between 0 and 1');
+  if (full.maxRuns < repeat) throw new RangeError('maxRuns must be at least repeat');
+  return full;
+}
