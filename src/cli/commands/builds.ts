@@ -1,0 +1,43 @@
+// `stacklab builds [KEY]`: the build cache, or one build in full.
+import type { Command } from 'commander';
+import type { BuildView } from '../../scheduler/build-views.ts';
+import { clientFor, out, parsePositive, printJson, since, table, withJson, withServer, type GlobalOptions } from '../common.ts';
+
+function showBuild(b: BuildView): void {
+  out(`build ${b.key}`);
+  out(`  package    ${b.pkg} (fork ${b.fork}) from ${b.upstream_url}`);
+  out(`  commit     ${b.commit}${b.commit_ref !== b.commit ? ` (${b.commit_ref})` : ''}`);
+  out(`  config     ${b.config ?? '-'}`);
+  out(`  params     ${Object.entries(b.params).map(([k, v]) => `${k}=${v}`).join(' ') || '-'}`);
+  out(`  os         ${b.os} ${b.os_version} ${b.os_arch}`);
+  out(`  state      ${b.state} (attempt ${b.attempts}, on ${b.testbox})`);
+  if (b.error) out(`  error      ${JSON.stringify(b.error)}`);
+  for (const f of b.files) out(`  file       ${f.url}  ${f.size} bytes  sha256 ${f.sha256}`);
+  if (b.pkgbuild_jobs) out(`  pkgbuild   ${b.pkgbuild_jobs.map((j) => `${j.id}:${j.health ?? j.stage}`).join(' ')}`);
+  if (b.jobs) out(`  jobs       ${b.jobs.map((j) => `${j.job_id}:${j.wait}`).join(' ') || '-'}`);
+}
+
+export function registerBuilds(program: Command): void {
+  withJson(withServer(program.command('builds')))
+    .description('the build cache (newest first), or one build by its key or a key prefix')
+    .argument('[key]', 'a build key or a unique prefix of one')
+    .option('--pkg <pkg>', 'only builds of this package')
+    .option('--state <state>', 'only builds in this state (queued, building, succeeded, failed, cancelled)')
+    .option('--limit <n>', 'at most this many', '50')
+    .action(async (key: string | undefined, f: GlobalOptions & { pkg?: string; state?: string; limit: string }) => {
+      const client = clientFor(f);
+      if (key) {
+        const b = await client.get<BuildView>(`/api/builds/${encodeURIComponent(key)}`);
+        return f.json ? printJson(b) : showBuild(b);
+      }
+      const builds = await client.get<BuildView[]>('/api/builds', { pkg: f.pkg, state: f.state, limit: parsePositive(f.limit, '--limit') });
+      if (f.json) return printJson(builds);
+      if (builds.length === 0) return out('no builds');
+      out(
+        table(
+          ['key', 'pkg', 'commit', 'config', 'state', 'waiting', 'built in'],
+          builds.map((b) => [b.key.slice(0, 12), b.pkg, `${b.commit.slice(0, 12)}${b.commit_ref !== b.commit ? ` (${b.commit_ref})` : ''}`, b.config, b.state, b.waiting || null, b.started_at && b.finished_at ? since(b.started_at, b.finished_at) : null]),
+        ),
+      );
+    });
+}

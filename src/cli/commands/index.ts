@@ -1,0 +1,16 @@
+// Every CLI command registers itself on the program; add new ones here.
+import type { Command } from 'commander';
+import { registerServer } from './server.ts';
+import { registerTestbox } from './testbox.ts';
+import { registerSubmit } from './submit.ts';
+import { registerJobs } from './jobs.ts';
+import { registerTestboxes } from './testboxes.ts';
+import { registerSchema } from './schema.ts';
+import { registerBisect } from './bisect.ts';
+import { registerBisectLab } from './bisect-lab.ts';
+import { registerBuilds } from './builds.ts';
+import { registerDemo } from './demo.ts';
+
+export type RegisterCommand = (program: Command) => void;
+
+export const commands: RegisterCommand[] = [registerServer, registerTestbox, registerSubmit, registerJobs, registerTestboxes, registerSchema, registerBuilds, registerBisect, registerBisectLab, registerDemo];

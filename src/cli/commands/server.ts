@@ -1,0 +1,107 @@
+// `stacklab server` and `stacklab up`: the scheduler, alone or with local testboxes.
+import { join } from 'node:path';
+import { hostname } from 'node:os';
+import type { Command } from 'commander';
+import { pino } from 'pino';
+import { buildConfig, defaultLabDir } from '../../config.ts';
+import { ensureDemoUpstream } from '../../../examples/demo/upstream.ts';
+import { buildServer, type ServerHandle } from '../../server/app.ts';
+import { Agent } from '../../testbox/agent.ts';
+import { out, parsePositive, printJson } from '../common.ts';
+import { UserError } from '../../errors.ts';
+
+interface ServerFlags {
+  data?: string;
+  lab?: string;
+  db?: string;
+  dbPool?: string;
+  port?: string;
+  host?: string;
+  logLevel?: string;
+  json?: boolean;
+}
+
+function serverOptions(cmd: Command): Command {
+  return cmd
+    .option('--data <dir>', 'data directory: database, artifacts, results (default $STACKLAB_DATA or ./.data)')
+    .option('--lab <dir>', 'lab directory (default $STACKLAB_LAB or the shipped examples/lab)')
+    .option('--port <port>', 'port to listen on; 0 picks a free one (default $STACKLAB_PORT or 3000)')
+    .option('--host <host>', 'address to bind (default 127.0.0.1)')
+    .option('--json', 'print the listening address as JSON');
+}
+
+/** Stops everything on the first SIGINT/SIGTERM; resolves when stopped. */
+function untilSignal(stop: () => Promise<void>): Promise<void> {
+  return new Promise((resolve) => {
+    const handler = () => {
+      process.off('SIGINT', handler);
+      process.off('SIGTERM', handler);
+      void stop().finally(resolve);
+    };
+    process.on('SIGINT', handler);
+    process.on('SIGTERM', handler);
+  });
+}
+
+async function startServer(flags: ServerFlags, defaultLog: string): Promise<ServerHandle> {
+  const config = buildConfig({ data: flags.data, lab: flags.lab, db: flags.db, dbPool: flags.dbPool, port: flags.port, host: flags.host });
+  if (!Number.isInteger(config.dbPool) || config.dbPool < 1) throw new UserError('bad_usage', '--db-pool must be a positive whole number');
+  const server = await buildServer(config, { logLevel: flags.logLevel ?? defaultLog });
+  await server.start();
+  return server;
+}
+
+export function registerServer(program: Command): void {
+  serverOptions(program.command('server'))
+    .description('run the scheduler (SQLite by default, or --db postgres://…)')
+    .option('--db <url>', 'database: a SQLite file (default <data>/stacklab.db) or postgres://… (default $STACKLAB_DB)')
+    .option('--db-pool <n>', 'PostgreSQL connections per server (default $STACKLAB_DB_POOL or 10)')
+    .option('--log-level <level>', 'log level (info)')
+    .action(async (flags: ServerFlags) => {
+      const server = await startServer(flags, 'info');
+      const cfg = server.scheduler.ctx.config;
+      if (flags.json) printJson({ url: server.url, data: cfg.dataDir, lab: cfg.lab.dir, db: server.store.dialect });
+      else out(`stacklab server listening on ${server.url} (data ${cfg.dataDir}, lab ${cfg.lab.dir}, ${server.store.dialect})`);
+      await untilSignal(() => server.stop());
+    });
+
+  serverOptions(program.command('up'))
+    .description('server plus N local dc testboxes in one command')
+    .option('--testboxes <n>', 'local testboxes to start', '2')
+    .option('--log-level <level>', 'log level (warn)')
+    .action(async (flags: ServerFlags & { testboxes: string }) => {
+      const n = parsePositive(flags.testboxes, '--testboxes');
+      await ensureDemoUpstream(flags.lab ?? process.env.STACKLAB_LAB ?? defaultLabDir());
+      const server = await startServer(flags, 'warn');
+      const agents = await startLocalTestboxes(server, n, flags.logLevel ?? 'warn');
+      const cfg = server.scheduler.ctx.config;
+      if (flags.json) printJson({ url: server.url, data: cfg.dataDir, lab: cfg.lab.dir, testboxes: agents.map((a) => a.hostname) });
+      else {
+        out(`stacklab is up on ${server.url}`);
+        out(`  data      ${cfg.dataDir}`);
+        out(`  lab       ${cfg.lab.dir} (suites: ${cfg.lab.suites().join(', ')})`);
+        out(`  testboxes ${agents.map((a) => a.hostname).join(', ')}`);
+        out('');
+        out(`Try:  STACKLAB_SERVER=${server.url} npx stacklab submit examples/jobs/host-info.yaml -m`);
+        out('Stop with Ctrl-C.');
+      }
+      await untilSignal(async () => {
+        await Promise.all(agents.map((a) => a.stop()));
+        await server.stop();
+      });
+    });
+}
+
+/** N dc testboxes in this process, each with its own work directory under <data>/testbox. */
+export async function startLocalTestboxes(server: ServerHandle, n: number, logLevel: string): Promise<Agent[]> {
+  const cfg = server.scheduler.ctx.config;
+  const log = pino({ level: logLevel });
+  const agents: Agent[] = [];
+  for (let i = 1; i <= n; i++) {
+    const name = `${hostname().split('.')[0]}-dc-${i}`;
+    const agent = new Agent({ server: server.url, hostname: name, type: 'dc', workdir: join(cfg.dataDir, 'testbox', name), log: log.child({ testbox: name }) });
+    await agent.start();
+    agents.push(agent);
+  }
+  return agents;
+}

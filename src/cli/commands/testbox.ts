@@ -1,0 +1,65 @@
+// `stacklab testbox`: a testbox agent talking to a scheduler.
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { homedir } from 'node:os';
+import type { Command } from 'commander';
+import { pino } from 'pino';
+import { defaultServerUrl } from '../../config.ts';
+import { UserError } from '../../errors.ts';
+import { Agent } from '../../testbox/agent.ts';
+import { out, parsePositive } from '../common.ts';
+
+interface Flags {
+  server?: string;
+  hostname?: string;
+  type: string;
+  arch?: string;
+  mem?: string;
+  cpus?: string;
+  slots: string;
+  mac?: string;
+  workdir?: string;
+  keep?: boolean;
+  logLevel: string;
+}
+
+export function registerTestbox(program: Command): void {
+  program
+    .command('testbox')
+    .description('run a testbox agent: register, heartbeat, take jobs and run them')
+    .option('--server <url>', 'scheduler URL (default $STACKLAB_SERVER or http://127.0.0.1:3000)')
+    .option('--hostname <name>', 'testbox name (default <host>-dc)')
+    .option('--type <type>', 'dc (local processes), vm or hw', 'dc')
+    .option('--arch <arch>', "architecture (default this machine's)")
+    .option('--mem <GiB>', "memory the box offers (default this machine's)")
+    .option('--cpus <n>', "cpus (default this machine's)")
+    .option('--mac <mac>', 'MAC address a vm or hw box network-boots with (GET /boot.ipxe?mac=)')
+    .option('--slots <n>', 'jobs run at once', '1')
+    .option('--workdir <dir>', 'where jobs run (default ~/.cache/stacklab/testbox/<hostname>)')
+    .option('--keep', "keep each job's directory after it finished")
+    .option('--log-level <level>', 'log level', 'info')
+    .action(async (f: Flags) => {
+      if (!['dc', 'vm', 'hw'].includes(f.type)) throw new UserError('bad_usage', `--type must be dc, vm or hw, not ${f.type}`);
+      const name = f.hostname ?? `${hostname().split('.')[0]}-${f.type}`;
+      const agent = new Agent({
+        server: f.server ?? defaultServerUrl(),
+        hostname: name,
+        type: f.type as 'dc',
+        arch: f.arch,
+        memory: f.mem ? parsePositive(f.mem, '--mem') : undefined,
+        cpus: f.cpus ? parsePositive(f.cpus, '--cpus') : undefined,
+        slots: parsePositive(f.slots, '--slots'),
+        mac: f.mac,
+        workdir: f.workdir ?? join(homedir(), '.cache', 'stacklab', 'testbox', name),
+        keep: f.keep,
+        log: pino({ level: f.logLevel }),
+      });
+      await agent.start();
+      out(`testbox ${name} registered with ${agent.client.base}`);
+      await new Promise<void>((resolve) => {
+        const stop = () => void agent.stop().finally(resolve);
+        process.once('SIGINT', stop);
+        process.once('SIGTERM', stop);
+      });
+    });
+}

@@ -1,0 +1,59 @@
+// What every CLI command shares: the server option, --json output, a client,
+// and small text renderers.
+import type { Command } from 'commander';
+import { ApiClient } from '../api-client.ts';
+import { defaultServerUrl } from '../config.ts';
+import { UserError } from '../errors.ts';
+
+export interface GlobalOptions {
+  server?: string;
+  json?: boolean;
+}
+
+export function withServer(cmd: Command): Command {
+  return cmd.option('--server <url>', 'scheduler URL (default $STACKLAB_SERVER or http://127.0.0.1:3000)');
+}
+
+export function withJson(cmd: Command): Command {
+  return cmd.option('--json', 'machine-readable output');
+}
+
+export function clientFor(opts: GlobalOptions): ApiClient {
+  return new ApiClient(opts.server ?? defaultServerUrl());
+}
+
+export function printJson(data: unknown): void {
+  process.stdout.write(JSON.stringify(data, null, 2) + '\n');
+}
+
+export function out(line = ''): void {
+  process.stdout.write(line + '\n');
+}
+
+export function parseId(value: string, what = 'job id'): number {
+  if (!/^[1-9]\d*$/.test(value)) throw new UserError('bad_usage', `${what} must be a positive integer, not ${JSON.stringify(value)}`);
+  return Number(value);
+}
+
+export function parsePositive(value: string, what: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new UserError('bad_usage', `${what} must be a positive number, not ${JSON.stringify(value)}`);
+  return n;
+}
+
+/** A plain text table: columns padded to their widest cell. */
+export function table(headers: string[], rows: (string | number | null | undefined)[][]): string {
+  const cells = [headers, ...rows.map((r) => r.map((c) => (c == null ? '-' : String(c))))];
+  const widths = headers.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? '').length)));
+  return cells.map((r) => r.map((c, i) => (i === r.length - 1 ? c : (c ?? '').padEnd(widths[i]!))).join('  ')).join('\n');
+}
+
+export const isTty = (): boolean => Boolean(process.stdout.isTTY);
+
+/** Elapsed time since an ISO timestamp, for humans. */
+export function since(fromIso: string, toIso?: string | null): string {
+  const ms = (toIso ? Date.parse(toIso) : Date.now()) - Date.parse(fromIso);
+  if (ms < 1000) return `${ms} ms`;
+  if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`;
+  return `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1000)} s`;
+}

@@ -1,0 +1,117 @@
+// LabConfig: the one options object, built once at start-up from command-line
+// options, the environment (read here and nowhere else) and the lab's policy.
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve, join } from 'node:path';
+import { Lab } from './lab.ts';
+import type { Deadlines } from './model/lifecycle.ts';
+
+export interface ServerOptions {
+  data?: string | undefined;
+  lab?: string | undefined;
+  db?: string | undefined;
+  dbPool?: number | string | undefined;
+  host?: string | undefined;
+  port?: number | string | undefined;
+}
+
+export interface Timing {
+  heartbeatInterval: number;
+  testboxLostAfter: number;
+  sweepInterval: number;
+  /** Longest a testbox's long-poll for work is held. */
+  longPollMax: number;
+}
+
+export interface JobDefaults {
+  testbox: string;
+  os: string;
+  os_version: string;
+  os_arch: string;
+  memory_minimum: number;
+  runtime: number;
+  priority: number;
+  my_account: string;
+}
+
+export interface LabConfig {
+  dataDir: string;
+  /** Where results and artifacts live: <data>/srv. */
+  srvDir: string;
+  lab: Lab;
+  dbUrl: string;
+  /** PostgreSQL connection pool size per server. */
+  dbPool: number;
+  host: string;
+  port: number;
+  timing: Timing;
+  deadlines: Deadlines;
+  defaults: JobDefaults;
+  limits: { maxUploadBytes: number; maxJobsPerSubmit: number };
+}
+
+export const DEFAULT_PORT = 3000;
+
+/** The names stacklab uses for the machine's architecture (lkp-tests' spelling). */
+export function hostArch(): string {
+  const map: Record<string, string> = { x64: 'x86_64', arm64: 'aarch64', riscv64: 'riscv64', ppc64: 'ppc64le', s390x: 's390x', loong64: 'loongarch64' };
+  return map[process.arch] ?? process.arch;
+}
+
+/** The server host's os and version from /etc/os-release (ID, VERSION_ID). */
+export function hostOs(): { os: string; os_version: string } {
+  try {
+    const text = readFileSync('/etc/os-release', 'utf8');
+    const get = (k: string) => text.match(new RegExp(`^${k}="?([^"\\n]*)"?$`, 'm'))?.[1];
+    return { os: get('ID') || 'linux', os_version: get('VERSION_ID') || 'unknown' };
+  } catch {
+    return { os: 'linux', os_version: 'unknown' };
+  }
+}
+
+export function defaultServerUrl(env: NodeJS.ProcessEnv = process.env): string {
+  return env.STACKLAB_SERVER || `http://127.0.0.1:${DEFAULT_PORT}`;
+}
+
+export function buildConfig(opts: ServerOptions, env: NodeJS.ProcessEnv = process.env): LabConfig {
+  const dataDir = resolve(opts.data ?? env.STACKLAB_DATA ?? '.data');
+  const labDir = resolve(opts.lab ?? env.STACKLAB_LAB ?? defaultLabDir());
+  const lab = new Lab(labDir);
+  const p = lab.policy;
+  const s = (sec: number) => Math.round(sec * 1000);
+  const os = hostOs();
+  const port = Number(opts.port ?? env.STACKLAB_PORT ?? DEFAULT_PORT);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`bad port ${String(opts.port)}`);
+  return {
+    dataDir,
+    srvDir: join(dataDir, 'srv'),
+    lab,
+    dbUrl: opts.db ?? env.STACKLAB_DB ?? join(dataDir, 'stacklab.db'),
+    dbPool: Number(opts.dbPool ?? env.STACKLAB_DB_POOL ?? 10),
+    host: opts.host ?? env.STACKLAB_HOST ?? '127.0.0.1',
+    port,
+    timing: {
+      heartbeatInterval: s(p.heartbeat_interval),
+      testboxLostAfter: s(p.testbox_lost_after),
+      sweepInterval: s(p.sweep_interval),
+      longPollMax: 60_000,
+    },
+    deadlines: { bootTimeout: s(p.boot_timeout), runningGrace: s(p.running_grace), postRunTimeout: s(p.post_run_timeout) },
+    defaults: {
+      testbox: p.default_testbox,
+      os: p.os ?? os.os,
+      os_version: p.os_version ?? os.os_version,
+      os_arch: hostArch(),
+      memory_minimum: 1,
+      runtime: 3600,
+      priority: 0,
+      my_account: 'default',
+    },
+    limits: { maxUploadBytes: 4 * 1024 ** 3, maxJobsPerSubmit: 10_000 },
+  };
+}
+
+/** The example lab shipped with stacklab, used when no --lab is given. */
+export function defaultLabDir(): string {
+  const shipped = resolve(import.meta.dirname, '..', 'examples', 'lab');
+  return existsSync(shipped) ? shipped : resolve('lab');
+}
