@@ -1,0 +1,34 @@
+// `stacklab demo` runs the whole story as a user would start it.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { runCli } from '../support/procs.ts';
+import type { JobDetail } from '../../src/scheduler/views.ts';
+import type { BisectView } from '../../src/scheduler/bisect/driver.ts';
+import { makeDemoUpstream } from '../../examples/demo/upstream.ts';
+import { join } from 'node:path';
+import { after } from 'node:test';
+import { tempDir } from '../support/tmp.ts';
+
+const t = tempDir();
+after(() => t.cleanup());
+
+test('stacklab demo: a plain job, a build with hold and release, a reused build, two bisections', async () => {
+  const r = await runCli(['demo', '--json']);
+  assert.equal(r.code, 0, r.stderr + r.stdout);
+  const summary = JSON.parse(r.stdout) as { steps: { title: string; note?: string; jobs: JobDetail[]; bisect?: BisectView }[] };
+  const [plain, built, again, perf, fn] = summary.steps;
+  assert.equal(plain!.jobs[0]!.suite, 'host-info');
+  assert.equal(plain!.jobs[0]!.job_health, 'success');
+  const [pkgbuild, test1] = built!.jobs;
+  assert.equal(pkgbuild!.suite, 'pkgbuild');
+  assert.equal(pkgbuild!.job_health, 'success');
+  assert.equal(test1!.job_health, 'success');
+  assert.equal(test1!.stats?.['demo-test.selftest_pass'], 1);
+  assert.ok(test1!.stats!['demo-test.ops_per_sec']! > 0);
+  assert.equal(test1!.deps[0]!.build_key, again!.jobs[0]!.deps[0]!.build_key);
+  assert.equal(again!.note, '1 build(s)');
+  // The two bugs the history generator planted, found through the lab.
+  const planted = await makeDemoUpstream(join(t.dir, 'demo'));
+  assert.equal(perf!.bisect!.result!.first_bad, planted.perfRegression.sha);
+  assert.equal(fn!.bisect!.result!.first_bad, planted.functionalBug.sha);
+});
