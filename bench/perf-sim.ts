@@ -1,0 +1,107 @@
+// Simulated performance bisections: a linear history whose metric steps up
+// by `step` (a fraction) at one commit, measured with Gaussian noise of
+// `noise` (a fraction of the base value). Shared by the accuracy benchmark
+// and its small unit-test version; seeded, so every figure can be re-run.
+import { createBisect, next, record } from '../src/bisect/engine.ts';
+import type { BisectSpec, Dag } from '../src/bisect/types.ts';
+import { prng } from './prng.ts';
+
+export { prng };
+
+export interface SimConfig {
+  commits: number;
+  step: number;
+  noise: number;
+  slots?: number;
+  spec?: Partial<BisectSpec>;
+}
+
+export interface SimOutcome {
+  right: boolean;
+  found: boolean;
+  samples: number;
+  rounds: number;
+}
+
+function gaussian(rand: () => number): () => number {
+  return () => {
+    const u = Math.max(rand(), 1e-12);
+    return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * rand());
+  };
+}
+
+function fakeSha(i: number): string {
+  return (i.toString(16).padStart(8, '0') + 'c0ffee').repeat(3).slice(0, 40);
+}
+
+/** c0 (good) … c(n−1) (bad), newest first as rev-list prints it. */
+export function linearDag(n: number): Dag {
+  const commits = [];
+  for (let i = n - 1; i >= 1; i--) commits.push({ sha: fakeSha(i), parents: [fakeSha(i - 1)] });
+  return { bad: fakeSha(n - 1), good: [fakeSha(0)], commits, firstParent: false };
+}
+
+/** One statistical bisection with the engine's perf criterion (lower is better). */
+export function simulatePerf(cfg: SimConfig, seed: number): SimOutcome {
+  const rand = prng(seed);
+  const normal = gaussian(rand);
+  const culprit = 1 + Math.floor(rand() * (cfg.commits - 1));
+  const dag = linearDag(cfg.commits);
+  const index = new Map(Array.from({ length: cfg.commits }, (_, i) => [fakeSha(i), i] as const));
+  const measure = (sha: string): number => 100 * (1 + (index.get(sha)! >= culprit ? cfg.step : 0)) + 100 * cfg.noise * normal();
+  const state = createBisect(dag, { criterion: 'perf', direction: 'lower', ...cfg.spec });
+  for (;;) {
+    const step = next(state, cfg.slots ?? 1);
+    if ('done' in step) {
+      const r = step.done;
+      return { right: r.first_bad === fakeSha(culprit), found: r.first_bad !== null, samples: r.samples, rounds: r.rounds };
+    }
+    if ('wait' in step) throw new Error('simulation owes no runs');
+    for (const p of step.probes) for (let k = 0; k < p.runs; k++) record(state, p.sha, { outcome: 'good', value: measure(p.sha) });
+  }
+}
+
+/**
+ * One-shot bisection for comparison: one sample per commit, good if it is
+ * below the midpoint of the two ends' single samples; no repeats, no
+ * confirmation — what a plain `git bisect run` on a benchmark does.
+ */
+export function simulateOneShot(cfg: SimConfig, seed: number): SimOutcome {
+  const rand = prng(seed);
+  const normal = gaussian(rand);
+  const culprit = 1 + Math.floor(rand() * (cfg.commits - 1));
+  const dag = linearDag(cfg.commits);
+  const index = new Map(Array.from({ length: cfg.commits }, (_, i) => [fakeSha(i), i] as const));
+  const measure = (sha: string): number => 100 * (1 + (index.get(sha)! >= culprit ? cfg.step : 0)) + 100 * cfg.noise * normal();
+  const threshold = (measure(fakeSha(0)) + measure(fakeSha(cfg.commits - 1))) / 2;
+  const state = createBisect(dag, { criterion: 'function', repeat: 1, confirm: false });
+  for (;;) {
+    const step = next(state, cfg.slots ?? 1);
+    if ('done' in step) {
+      const r = step.done;
+      return { right: r.first_bad === fakeSha(culprit), found: r.first_bad !== null, samples: r.samples + 2, rounds: r.rounds + 1 };
+    }
+    if ('wait' in step) throw new Error('simulation owes no runs');
+    for (const p of step.probes) record(state, p.sha, { outcome: measure(p.sha) > threshold ? 'bad' : 'good' });
+  }
+}
+
+export interface Summary {
+  runs: number;
+  accuracy: number;
+  meanSamples: number;
+  meanRounds: number;
+  notFound: number;
+}
+
+export function summarise(outcomes: SimOutcome[]): Summary {
+  const n = outcomes.length;
+  const sum = (f: (o: SimOutcome) => number): number => outcomes.reduce((s, o) => s + f(o), 0);
+  return {
+    runs: n,
+    accuracy: sum((o) => (o.right ? 1 : 0)) / n,
+    meanSamples: sum((o) => o.samples) / n,
+    meanRounds: sum((o) => o.rounds) / n,
+    notFound: sum((o) => (o.found ? 0 : 1)),
+  };
+}
