@@ -57,6 +57,10 @@ export class Store {
         connectionTimeoutMillis: 10_000,
         application_name: 'stacklab',
       });
+      // An idle connection that PostgreSQL closes (a restart, an administrator) is
+      // dropped from the pool and replaced on next use; without a listener the
+      // pool would throw it as an uncaught error and take the server down.
+      pool.on('error', () => {});
       const store = new Store('postgres', new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }));
       await migrate(store.db, 'postgres');
       await store.#listen(url);

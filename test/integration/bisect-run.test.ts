@@ -202,6 +202,7 @@ test('CLI: Ctrl-C stops the running commands and removes the worktrees', async (
     let pid = 0;
     const pending = cli(['bisect', 'run', '--repo', h.repo, '--good', h.good, '--bad', h.bad, '-j', '2', '--', 'sh', slow], { onSpawn: (p) => (pid = p) });
     for (let i = 0; i < 200 && (await readFile(path.join(dir, 'started')).catch(() => null)) === null; i++) await new Promise((r) => setTimeout(r, 50));
+    assert.ok(pid > 1, 'the CLI was spawned'); // never kill(0): that would signal this test's own process group
     process.kill(pid, 'SIGINT');
     const r = await pending;
     assert.equal(r.code, 130, r.stderr);

@@ -135,12 +135,18 @@ describe('plain jobs end to end', () => {
       await new Promise((res) => setTimeout(res, 100));
     }
     assert.equal((await api.get<JobDetail>(`/api/jobs/${job_id}`)).job_stage, 'running');
-    await victim.kill('SIGKILL');
-    // The suite's process group outlives a SIGKILLed agent; reap it so the test leaves nothing behind.
+    // The suite's process group outlives a SIGKILLed agent; learn its pid first so the test can reap it.
+    // (An empty or half-written pid file must never become kill(0), which would kill this test's own group.)
     const pidFile = join(t.dir, 'victim', 'jobs', String(job_id), 'pid');
-    if (existsSync(pidFile)) {
+    let suitePid = 0;
+    for (let i = 0; i < 100 && suitePid <= 1; i++) {
+      suitePid = existsSync(pidFile) ? Number(readFileSync(pidFile, 'utf8')) || 0 : 0;
+      if (suitePid <= 1) await new Promise((res) => setTimeout(res, 50));
+    }
+    await victim.kill('SIGKILL');
+    if (suitePid > 1) {
       try {
-        process.kill(-Number(readFileSync(pidFile, 'utf8')), 'SIGKILL');
+        process.kill(-suitePid, 'SIGKILL');
       } catch {
         /* gone */
       }

@@ -2,7 +2,7 @@
 // directory. A timeout or an abort kills the whole group (TERM, then KILL).
 import { spawn } from 'node:child_process';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
+import { rename, writeFile } from 'node:fs/promises';
 import { once } from 'node:events';
 import type { Runtime, RunOutcome, RunRequest } from './runtime.ts';
 
@@ -43,7 +43,11 @@ export class ProcessRuntime implements Runtime {
       return { exitCode: 127, signal: null, timedOut: false, aborted: false, durationMs: performance.now() - started };
     }
     const pid = child.pid!;
-    if (req.pidFile) await writeFile(req.pidFile, String(pid));
+    if (req.pidFile) {
+      // Written whole or not at all: a reader must never see an empty file (kill(-0) is our own group).
+      await writeFile(`${req.pidFile}.tmp`, String(pid));
+      await rename(`${req.pidFile}.tmp`, req.pidFile);
+    }
     let timedOut = false;
     let aborted = false;
     let killTimer: NodeJS.Timeout | undefined;
