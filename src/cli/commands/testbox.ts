@@ -7,7 +7,7 @@ import { pino } from 'pino';
 import { defaultServerUrl } from '../../config.ts';
 import { UserError } from '../../errors.ts';
 import { Agent } from '../../testbox/agent.ts';
-import { out, parsePositive } from '../common.ts';
+import { out, parsePositive, printJson } from '../common.ts';
 
 interface Flags {
   server?: string;
@@ -21,6 +21,7 @@ interface Flags {
   workdir?: string;
   keep?: boolean;
   logLevel: string;
+  json?: boolean;
 }
 
 export function registerTestbox(program: Command): void {
@@ -38,6 +39,7 @@ export function registerTestbox(program: Command): void {
     .option('--workdir <dir>', 'where jobs run (default ~/.cache/stacklab/testbox/<hostname>)')
     .option('--keep', "keep each job's directory after it finished")
     .option('--log-level <level>', 'log level', 'info')
+    .option('--json', 'announce the registration as a JSON line (the log is JSON lines too)')
     .action(async (f: Flags) => {
       if (!['dc', 'vm', 'hw'].includes(f.type)) throw new UserError('bad_usage', `--type must be dc, vm or hw, not ${f.type}`);
       const name = f.hostname ?? `${hostname().split('.')[0]}-${f.type}`;
@@ -55,7 +57,8 @@ export function registerTestbox(program: Command): void {
         log: pino({ level: f.logLevel }),
       });
       await agent.start();
-      out(`testbox ${name} registered with ${agent.client.base}`);
+      if (f.json) printJson({ hostname: name, server: agent.client.base, type: f.type });
+      else out(`testbox ${name} registered with ${agent.client.base}`);
       await new Promise<void>((resolve) => {
         const stop = () => void agent.stop().finally(resolve);
         process.once('SIGINT', stop);
