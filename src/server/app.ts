@@ -14,6 +14,7 @@ import { metaRoutes } from './routes/meta.ts';
 import { buildRoutes } from './routes/builds.ts';
 import { bootRoutes } from './routes/boot.ts';
 import { bisectRoutes } from './routes/bisects.ts';
+import { dashboardRoutes } from './routes/dashboard.ts';
 import { ErrorBody } from './schemas.ts';
 
 export interface ServerHandle {
@@ -58,6 +59,7 @@ export async function buildServer(config: LabConfig, opts: BuildOptions = {}): P
   await app.register(buildRoutes, { scheduler });
   await app.register(bootRoutes, { scheduler });
   await app.register(bisectRoutes, { scheduler });
+  await app.register(dashboardRoutes, { scheduler });
 
   const handle: ServerHandle = {
     app,

@@ -158,4 +158,38 @@ describe('plain jobs end to end', () => {
     assert.equal(last.event, 'finish');
     assert.match(String(last.reason), /testbox victim silent/);
   });
+
+  test('the dashboard at / shows the jobs, their health and pages of their own, with user strings escaped', async () => {
+    const file = join(t.dir, 'labelled.yaml');
+    writeFileSync(file, 'suite: square\nlabels:\n  note: "<img src=x onerror=alert(1)>"\nsquare:\n  n: 7\n');
+    const r = await cli(['submit', file, '--json']);
+    const { job_id } = (JSON.parse(r.stdout) as { job_id: number }[])[0]!;
+    assert.equal((await cli(['job', 'wait', String(job_id), '--timeout', '60'])).code, 0);
+
+    const front = await fetch(`${server.url}/`);
+    assert.equal(front.status, 200);
+    assert.match(front.headers.get('content-type')!, /text\/html/);
+    const html = await front.text();
+    for (const name of ['box-1', 'box-2']) assert.match(html, new RegExp(`<td>${name}</td>`), `testbox ${name} listed`);
+    // Every job of this server, each row with its suite and health, linking to its page.
+    const jobs = await api.get<JobDetail[]>('/api/jobs', { limit: 50 });
+    for (const j of jobs) {
+      const row = new RegExp(`<a href="/ui/jobs/${j.id}">${j.id}</a>.*?</tr>`, 's').exec(html)?.[0];
+      assert.ok(row, `job ${j.id} listed`);
+      assert.match(row, new RegExp(`>${j.suite}<`));
+      if (j.job_health) assert.match(row, new RegExp(`class="${j.job_health}"`));
+    }
+    // A filter narrows the list as the API's does.
+    const failedOnly = await (await fetch(`${server.url}/?health=failed`)).text();
+    const failedIds = jobs.filter((j) => j.job_health === 'failed').map((j) => j.id);
+    assert.ok(failedIds.length > 0);
+    for (const j of jobs) assert.equal(failedOnly.includes(`href="/ui/jobs/${j.id}"`), failedIds.includes(j.id), `job ${j.id} in the failed view`);
+
+    const page = await (await fetch(`${server.url}/ui/jobs/${job_id}`)).text();
+    assert.match(page, /square\.square<\/td><td>49</);
+    assert.match(page, />finish</);
+    assert.ok(!page.includes('<img src=x'), 'a label is never markup');
+    assert.ok(page.includes('&#60;img src=x onerror=alert(1)&#62;'));
+    assert.equal((await fetch(`${server.url}/ui/jobs/999999`)).status, 404);
+  });
 });

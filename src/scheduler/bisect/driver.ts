@@ -345,8 +345,8 @@ export class Bisects {
     return this.view(id);
   }
 
-  async list(): Promise<BisectView[]> {
-    return Promise.all((await listBisects(this.#ctx.store.db)).map((r) => this.#view(r)));
+  async list(limit?: number): Promise<BisectView[]> {
+    return Promise.all((await listBisects(this.#ctx.store.db, limit)).map((r) => this.#view(r)));
   }
 
   /** The bisect; with waitMs, once its log grew past `seen` entries or it ended (a long-poll for progress). */

@@ -1,0 +1,236 @@
+// The web dashboard (SPEC §9 `GET /`): plain HTML rendered on the server
+// from the same views the API returns — no script, no build step, nothing
+// a browser must run. Pages refresh themselves while there is something to
+// watch. Every string from a job, a lab or git is escaped here, in `esc`,
+// and nowhere else builds markup from data.
+import type { JobDetail, TimelineEntry } from '../scheduler/views.ts';
+import type { BuildView } from '../scheduler/build-views.ts';
+import type { TestboxStatus } from '../scheduler/testboxes.ts';
+import type { BisectView } from '../scheduler/bisect/driver.ts';
+
+/** Markup that is already safe; anything else given to `html` is escaped. */
+export class Html {
+  readonly text: string;
+  constructor(text: string) {
+    this.text = text;
+  }
+  toString(): string {
+    return this.text;
+  }
+}
+
+export function esc(value: unknown): string {
+  return String(value ?? '').replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+type Part = Html | string | number | null | undefined | boolean | Part[];
+
+function flat(p: Part): string {
+  if (p instanceof Html) return p.text;
+  if (Array.isArray(p)) return p.map(flat).join('');
+  if (p === null || p === undefined || p === false) return '';
+  return esc(p);
+}
+
+/** A tagged template: the literal parts are markup, every value is escaped (or joined, for lists and Html). */
+export function html(strings: TemplateStringsArray, ...values: Part[]): Html {
+  let out = strings[0]!;
+  values.forEach((v, i) => (out += flat(v) + strings[i + 1]!));
+  return new Html(out);
+}
+
+const STYLE = `
+body{font:14px/1.4 system-ui,sans-serif;margin:1.5em;color:#222}
+h1{font-size:1.4em;margin:0 0 .2em}h2{font-size:1.1em;margin:1.4em 0 .4em}
+table{border-collapse:collapse;margin:.3em 0}td,th{padding:.15em .6em;border-bottom:1px solid #ddd;text-align:left;vertical-align:top}
+td:first-child{white-space:nowrap}th{background:#f4f4f4}code,.mono{font-family:ui-monospace,monospace;font-size:.95em}
+.success,.succeeded,.idle,.good,.done{color:#17702a}.failed,.dependency_failed,.bad,.lost{color:#b3261e}
+.timeout,.abnormal,.skip,.infra{color:#a65c00}.cancel,.cancelled,.pending{color:#777}
+nav a{margin-right:1em}.muted{color:#777}dl{display:grid;grid-template-columns:max-content auto;gap:.1em 1em}dt{color:#555}dd{margin:0}
+`;
+
+export function page(title: string, body: Html, refreshSeconds = 0): string {
+  return html`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
+${refreshSeconds > 0 ? new Html(`<meta http-equiv="refresh" content="${refreshSeconds}">`) : ''}
+<title>${title} · stacklab</title><style>${new Html(STYLE)}</style></head>
+<body><nav><a href="/"><b>stacklab</b></a><a href="/?stage=submit">queued</a><a href="/?health=failed">failed</a><a href="/docs">API</a><a href="/metrics">metrics</a></nav>
+${body}
+</body></html>
+`.text;
+}
+
+const short = (sha: string | null | undefined) => (sha ? sha.slice(0, 12) : '');
+const when = (iso: string | null | undefined) => (iso ? iso.replace('T', ' ').replace(/\.\d+Z$/, 'Z') : '');
+
+function state(s: string | null | undefined): Html {
+  return html`<span class="${s ?? ''}">${s ?? ''}</span>`;
+}
+
+function jobLink(id: number | null | undefined): Html | string {
+  return id == null ? '' : html`<a href="/ui/jobs/${id}">${id}</a>`;
+}
+
+function table(headers: string[], rows: Part[][], empty: string): Html {
+  if (rows.length === 0) return html`<p class="muted">${empty}</p>`;
+  return html`<table><tr>${headers.map((h) => html`<th>${h}</th>`)}</tr>${rows.map((r) => html`<tr>${r.map((c) => html`<td>${c}</td>`)}</tr>`)}</table>`;
+}
+
+export interface Overview {
+  testboxes: TestboxStatus[];
+  jobs: JobDetail[];
+  builds: BuildView[];
+  bisects: BisectView[];
+  filter: { stage?: string | undefined; health?: string | undefined; suite?: string | undefined };
+}
+
+/** The front page: testboxes, the newest jobs (filtered like GET /api/jobs), builds, bisects. */
+export function overviewPage(o: Overview): string {
+  const f = Object.entries(o.filter).filter(([, v]) => v);
+  const busy = o.jobs.some((j) => j.job_stage !== 'finish') || o.bisects.some((b) => b.state === 'running');
+  const body = html`<h1>stacklab</h1>
+<h2>Testboxes</h2>
+${table(
+  ['hostname', 'type', 'arch', 'memory', 'cpus', 'state', 'jobs', 'last heartbeat'],
+  o.testboxes.map((b) => [b.hostname, b.type, b.arch, `${b.max_memory} GiB`, b.cpus, state(b.state), b.jobs.map((id, i) => [i ? ' ' : '', jobLink(id)]), when(b.last_heartbeat)]),
+  'No testbox has registered. Start one with: stacklab testbox',
+)}
+<h2>Jobs${f.length ? html` <span class="muted">(${f.map(([k, v]) => `${k}=${v}`).join(', ')} · <a href="/">all</a>)</span>` : ''}</h2>
+${table(
+  ['id', 'suite', 'stage', 'health', 'testbox', 'ss', 'submitted', 'finished', 'result'],
+  o.jobs.map((j) => [
+    jobLink(j.id),
+    html`<a href="/?suite=${encodeURIComponent(j.suite)}">${j.suite}</a>`,
+    j.waiting ? html`${state(j.job_stage)} <span class="muted">waiting on ${j.deps.filter((d) => d.wait === 'waiting').length} build(s)</span>` : state(j.job_stage),
+    state(j.job_health),
+    j.testbox_host ?? j.testbox,
+    j.deps.map((d, i) => [i ? ', ' : '', d.pkg, '@', html`<code>${short(d.commit)}</code>`]),
+    when(j.submit_time),
+    when(j.finish_time),
+    j.job_stage === 'finish' || j.job_stage === 'post_run' ? html`<a href="${j.result_root}/">files</a>` : '',
+  ]),
+  f.length ? 'No job matches.' : 'No job yet. Submit one with: stacklab submit FILE',
+)}
+<h2>Builds</h2>
+${table(
+  ['key', 'package', 'commit', 'config', 'state', 'attempts', 'pkgbuild job', 'created'],
+  o.builds.map((b) => [
+    html`<a href="/api/builds/${b.key}"><code>${b.key.slice(0, 12)}</code></a>`,
+    b.fork === b.pkg ? b.pkg : `${b.pkg}/${b.fork}`,
+    html`<code>${short(b.commit)}</code> ${b.commit_ref !== b.commit ? html`<span class="muted">${b.commit_ref}</span>` : ''}`,
+    b.config ?? html`<span class="muted">default</span>`,
+    state(b.state),
+    b.attempts,
+    jobLink(b.pkgbuild_job),
+    when(b.created_at),
+  ]),
+  'No build yet: jobs with ss make them.',
+)}
+<h2>Bisects</h2>
+${table(
+  ['id', 'package', 'criterion', 'state', 'good … bad', 'rounds', 'first bad commit'],
+  o.bisects.map((b) => [
+    html`<a href="/ui/bisects/${b.id}">${b.id}</a>`,
+    b.pkg,
+    b.criterion === 'perf' ? `perf ${b.metric ?? ''} (${b.direction ?? ''} is better)` : b.criterion,
+    state(b.state),
+    html`<code>${b.good.map(short).join(' ')}</code> … <code>${short(b.bad)}</code>`,
+    b.result?.rounds ?? b.progress.rounds,
+    b.result ? (b.result.first_bad ? html`<code>${short(b.result.first_bad)}</code> ${b.result.commits[b.result.first_bad]?.subject ?? ''}` : html`<span class="muted">${b.result.reason}</span>`) : '',
+  ]),
+  'No bisect yet: stacklab bisect start FILE --pkg P --good G --bad B',
+)}`;
+  return page('stacklab', body, busy ? 5 : 0);
+}
+
+function timelineTable(entries: TimelineEntry[]): Html {
+  return table(
+    ['time', 'event', 'details'],
+    entries.map((e) => {
+      const { time, event, ...rest } = e;
+      return [when(time), state(event), html`<span class="mono">${Object.entries(rest).map(([k, v], i) => [i ? ' ' : '', `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`])}</span>`];
+    }),
+    'No event.',
+  );
+}
+
+/** One job: its fields, what it waits on or why its dependency failed, stats, timeline, files. */
+export function jobPage(j: JobDetail): string {
+  const stats = Object.entries(j.stats ?? {});
+  const labels = Object.entries((j.labels as Record<string, unknown> | undefined) ?? {});
+  const depFailure = j.dep_failure as { pkg?: string; build_key?: string; pkgbuild_job?: number; health?: string; log?: string } | null;
+  const body = html`<h1>Job ${j.id} <span class="muted">${j.suite}</span></h1>
+<dl>
+<dt>stage</dt><dd>${state(j.job_stage)}${j.waiting ? ' (waiting on builds)' : ''}</dd>
+<dt>health</dt><dd>${state(j.job_health)}</dd>
+<dt>testbox</dt><dd>${j.testbox}${j.testbox_host ? ` → ${j.testbox_host}` : ''}</dd>
+<dt>account</dt><dd>${String(j.my_account ?? '')}</dd>
+<dt>submitted</dt><dd>${when(j.submit_time)}</dd>
+<dt>finished</dt><dd>${when(j.finish_time)}</dd>
+<dt>result root</dt><dd><a href="${j.result_root}/"><code>${j.result_root}</code></a> · <a href="${j.result_root}/output">output</a> · <a href="/api/jobs/${j.id}">JSON</a></dd>
+${labels.map(([k, v]) => html`<dt>label ${k}</dt><dd>${String(v)}</dd>`)}
+</dl>
+${
+  depFailure
+    ? html`<h2>Dependency failed</h2><p class="failed">The build of ${depFailure.pkg ?? ''} (<code>${short(depFailure.build_key)}</code>) ended ${depFailure.health ?? ''} in pkgbuild job ${jobLink(depFailure.pkgbuild_job)}${depFailure.log ? html` — <a href="${depFailure.log}">build log</a>` : ''}.</p>`
+    : ''
+}
+<h2>Software stack</h2>
+${table(
+  ['package', 'commit', 'ref', 'config', 'wait', 'build', 'pkgbuild job'],
+  j.deps.map((d) => [d.pkg, html`<code>${short(d.commit)}</code>`, d.commit_ref, d.config ?? 'default', state(d.wait), html`<a href="/api/builds/${d.build_key}">${state(d.build_state)}</a>`, jobLink(d.pkgbuild_job)]),
+  'No ss packages.',
+)}
+<h2>Stats</h2>
+${table(['stat', 'value'], stats.map(([k, v]) => [k, v]), j.job_stage === 'finish' ? 'No stats.' : 'Not yet.')}
+<h2>Timeline</h2>
+${timelineTable(j.timeline ?? [])}`;
+  return page(`job ${j.id}`, body, j.job_stage === 'finish' ? 0 : 3);
+}
+
+/** One bisect: request, progress, the answer and the evidence for every commit probed. */
+export function bisectPage(b: BisectView): string {
+  const r = b.result;
+  const commit = (sha: string | null | undefined) => (sha ? html`<code>${sha}</code> ${r?.commits[sha] ? html`<span>${r.commits[sha].subject}</span> <span class="muted">${r.commits[sha].author}</span>` : ''}` : '');
+  const probes = new Map<string, number[]>();
+  for (const j of b.jobs) probes.set(j.sha, [...(probes.get(j.sha) ?? []), j.job_id]);
+  const body = html`<h1>Bisect ${b.id} <span class="muted">${b.pkg}, ${b.criterion}</span></h1>
+<dl>
+<dt>state</dt><dd>${state(b.state)}${b.error ? html` <span class="failed">${b.error}</span>` : ''}</dd>
+<dt>good</dt><dd>${b.good.map((g, i) => [i ? ', ' : '', html`<code>${g}</code>`])}</dd>
+<dt>bad</dt><dd><code>${b.bad}</code></dd>
+<dt>upstream</dt><dd><code>${b.upstream_url}</code></dd>
+${b.criterion === 'perf' ? html`<dt>metric</dt><dd>${b.metric ?? ''} (${b.direction ?? ''} is better)</dd>` : ''}
+<dt>progress</dt><dd>${b.candidates} candidates, ${b.progress.remaining} left, ${b.progress.rounds} rounds, ${b.progress.samples} runs</dd>
+<dt>JSON</dt><dd><a href="/api/bisects/${b.id}">/api/bisects/${b.id}</a></dd>
+</dl>
+${
+  r
+    ? html`<h2>Result</h2><dl>
+<dt>first bad</dt><dd>${r.first_bad ? commit(r.first_bad) : html`<span class="muted">none (${r.reason})</span>`}</dd>
+<dt>parent</dt><dd>${commit(r.parent)}</dd>
+<dt>confidence</dt><dd>${r.confidence.toFixed(2)}</dd>
+<dt>probes / runs / rounds</dt><dd>${r.probes} / ${r.samples} / ${r.rounds}</dd>
+${r.skipped.length ? html`<dt>skipped</dt><dd>${r.skipped.map((s, i) => [i ? ' ' : '', html`<code>${short(s)}</code>`])}</dd>` : ''}
+</dl>
+<h2>Evidence</h2>
+${table(
+  ['commit', 'verdict', 'runs', 'samples', 'p (vs good / vs bad)', 'jobs'],
+  r.evidence.map((e) => [
+    html`<code>${short(e.sha)}</code>${e.end ? html` <span class="muted">(${e.end} end)</span>` : ''}`,
+    state(e.verdict),
+    e.outcomes.map((o, i) => [i ? ' ' : '', state(o)]),
+    e.samples ? e.samples.map((s) => Number(s.toPrecision(4))).join(' ') : '',
+    e.p_values ? `${e.p_values.vs_good.toPrecision(2)} / ${e.p_values.vs_bad.toPrecision(2)}` : '',
+    (probes.get(e.sha) ?? []).map((id, i) => [i ? ' ' : '', jobLink(id)]),
+  ]),
+  'No commit probed.',
+)}`
+    : html`<h2>Probes so far</h2>${table(
+        ['job', 'commit', 'round', 'recorded'],
+        b.jobs.map((j) => [jobLink(j.job_id), html`<code>${short(j.sha)}</code>`, j.round, j.recorded ? 'yes' : 'not yet']),
+        'None yet.',
+      )}`
+}`;
+  return page(`bisect ${b.id}`, body, b.state === 'running' ? 5 : 0);
+}
