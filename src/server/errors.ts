@@ -3,6 +3,8 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { UserError } from '../errors.ts';
 
+const STATUS_ERRORS: Record<number, string> = { 404: 'not_found', 405: 'method_not_allowed', 413: 'too_large', 415: 'unsupported_media_type' };
+
 export function installErrorHandlers(app: FastifyInstance): void {
   app.setErrorHandler((err: FastifyError | UserError | Error, request, reply) => {
     if (err instanceof UserError) {
@@ -14,7 +16,9 @@ export function installErrorHandlers(app: FastifyInstance): void {
     }
     const status = fe.statusCode ?? 500;
     if (status >= 400 && status < 500) {
-      return reply.status(status).send({ error: (fe.code ?? 'bad_request').toLowerCase(), message: fe.message, details: null });
+      // Fastify's own codes (FST_ERR_CTP_INVALID_JSON_BODY, …) are its internals; a client gets a stable name.
+      const error = STATUS_ERRORS[status] ?? (fe.code && !fe.code.startsWith('FST_') ? fe.code.toLowerCase() : 'invalid_request');
+      return reply.status(status).send({ error, message: fe.message, details: null });
     }
     request.log.error({ err }, 'internal error');
     return reply.status(500).send({ error: 'internal', message: 'internal server error; see the server log', details: null });

@@ -20,7 +20,8 @@ export const jobRoutes: FastifyPluginAsync<{ scheduler: Scheduler }> = async (fa
       schema: {
         summary: 'Submit jobs',
         description: 'Body: one job object, an array of them, or a job file as YAML (Content-Type: application/yaml; multi-document and matrix rules apply, includes do not). All jobs are submitted or none.',
-        body: Type.Union([Type.Object({}, { additionalProperties: true }), Type.Array(Type.Unknown()), Type.String()]),
+        // The string (a YAML body) first: with coerceTypes 'array' a later Array branch would wrap it as [text].
+        body: Type.Union([Type.String(), Type.Object({}, { additionalProperties: true }), Type.Array(Type.Unknown())]),
         response: { 200: SubmitResults, ...errorResponses },
       },
     },
