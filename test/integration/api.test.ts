@@ -6,10 +6,9 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { tempDir } from '../support/tmp.ts';
 import { makeLab } from '../support/lab.ts';
-import { runCli, startProc, type Proc } from '../support/procs.ts';
+import { firstJson, runCli, startProc, type Proc } from '../support/procs.ts';
 import { finished } from '../support/wait.ts';
 import { ApiClient } from '../../src/api-client.ts';
 import type { JobDetail } from '../../src/scheduler/views.ts';
@@ -44,21 +43,7 @@ describe('API and CLI surface, on stacklab up', () => {
   before(async () => {
     const lab = makeLab(join(t.dir, 'lab'), { suites: { echo: { run: '#!/bin/sh\necho "words: $(echo $text | wc -w)"\n' } } });
     up = startProc(['up', '--data', join(t.dir, 'data'), '--lab', lab, '--port', '0', '--testboxes', '1', '--json']);
-    const info = await new Promise<{ url: string; testboxes: string[] }>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`up did not start:\n${up.output()}`)), 20_000);
-      let json = '';
-      createInterface({ input: up.child.stdout! }).on('line', (line) => {
-        json += line;
-        try {
-          const v = JSON.parse(json) as { url: string; testboxes: string[] };
-          clearTimeout(timer);
-          resolve(v);
-        } catch {
-          /* more lines to come */
-        }
-      });
-      up.child.once('exit', (code) => reject(new Error(`up exited ${code}:\n${up.output()}`)));
-    });
+    const info = await firstJson<{ url: string; testboxes: string[] }>(up, 'stacklab up');
     url = info.url;
     api = new ApiClient(url);
     assert.equal(info.testboxes.length, 1);

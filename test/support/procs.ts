@@ -32,27 +32,33 @@ export function startProc(args: string[], env: NodeJS.ProcessEnv = {}): Proc {
   };
 }
 
+/** The first JSON value a process prints on stdout (the --json announcement of server, up, testbox). */
+export function firstJson<T>(proc: Proc, what: string, timeoutMs = 20_000): Promise<T> {
+  const lines = createInterface({ input: proc.child.stdout! });
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${what} did not start:\n${proc.output()}`)), timeoutMs);
+    let json = '';
+    lines.on('line', (line) => {
+      json += line;
+      try {
+        const value = JSON.parse(json) as T;
+        clearTimeout(timer);
+        lines.removeAllListeners('line'); // stop parsing; the stream keeps flowing into output()
+        resolve(value);
+      } catch {
+        /* more lines of the JSON value to come */
+      }
+    });
+    proc.child.once('exit', (code) => reject(new Error(`${what} exited ${code}:\n${proc.output()}`)));
+  });
+}
+
 /** Starts `stacklab server --port 0 --json` and resolves with its URL. */
 export async function startServer(opts: { data: string; lab: string; db?: string }): Promise<Proc & { url: string }> {
   const args = ['server', '--data', opts.data, '--lab', opts.lab, '--port', '0', '--json', '--log-level', 'warn'];
   if (opts.db) args.push('--db', opts.db);
   const proc = startProc(args);
-  const lines = createInterface({ input: proc.child.stdout! });
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start:\n${proc.output()}`)), 20_000);
-    let json = '';
-    lines.on('line', (line) => {
-      json += line;
-      try {
-        const info = JSON.parse(json) as { url: string };
-        clearTimeout(timer);
-        resolve(info.url);
-      } catch {
-        /* more lines of the JSON object to come */
-      }
-    });
-    proc.child.once('exit', (code) => reject(new Error(`server exited ${code}:\n${proc.output()}`)));
-  });
+  const { url } = await firstJson<{ url: string }>(proc, 'server');
   return { ...proc, url };
 }
 
