@@ -3,7 +3,7 @@
 // into the job's result root, close with the right health).
 import { hostname as osHostname, cpus as osCpus, totalmem } from 'node:os';
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, readlink, rm, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { ApiClient, ApiError } from '../api-client.ts';
 import { hostArch } from '../config.ts';
@@ -327,7 +327,10 @@ export class Agent {
     const jobs = join(this.#o.workdir, 'jobs');
     for (const name of await readdir(jobs).catch(() => [] as string[])) {
       const pid = Number(await readFile(join(jobs, name, 'pid'), 'utf8').catch(() => ''));
-      if (pid > 1) {
+      // A pid from a dead agent may since belong to anyone: only a process
+      // still working in that job's directory is one of ours.
+      const cwd = pid > 1 ? await readlink(`/proc/${pid}/cwd`).catch(() => '') : '';
+      if (cwd !== '' && !relative(join(jobs, name), cwd).startsWith('..')) {
         try {
           process.kill(-pid, 'SIGKILL');
         } catch {

@@ -121,7 +121,7 @@ describe('plain jobs end to end', () => {
     assert.equal((await api.get<JobDetail[]>('/api/jobs', { limit: 1000 })).length, before);
   });
 
-  test('a job whose testbox is killed finishes abnormal after its deadline', async () => {
+  test('a job whose testbox is killed finishes abnormal after its deadline; the restarted agent reaps the orphaned suite', async () => {
     // A testbox of its own arch, so the job can only go there.
     const victim = await startTestbox({ server: server.url, hostname: 'victim', workdir: join(t.dir, 'victim'), extra: ['--arch', 'victimarch'] });
     const file = join(t.dir, 'victim.yaml');
@@ -135,28 +135,42 @@ describe('plain jobs end to end', () => {
       await new Promise((res) => setTimeout(res, 100));
     }
     assert.equal((await api.get<JobDetail>(`/api/jobs/${job_id}`)).job_stage, 'running');
-    // The suite's process group outlives a SIGKILLed agent; learn its pid first so the test can reap it.
-    // (An empty or half-written pid file must never become kill(0), which would kill this test's own group.)
+    // The suite's pid, to see it outlive its agent. (An empty or half-written pid file must never become kill(0), which would kill this test's own group.)
     const pidFile = join(t.dir, 'victim', 'jobs', String(job_id), 'pid');
     let suitePid = 0;
     for (let i = 0; i < 100 && suitePid <= 1; i++) {
       suitePid = existsSync(pidFile) ? Number(readFileSync(pidFile, 'utf8')) || 0 : 0;
       if (suitePid <= 1) await new Promise((res) => setTimeout(res, 50));
     }
+    assert.ok(suitePid > 1, 'the suite is running');
     await victim.kill('SIGKILL');
-    if (suitePid > 1) {
+    const alive = () => {
       try {
-        process.kill(-suitePid, 'SIGKILL');
+        process.kill(-suitePid, 0);
+        return true;
       } catch {
-        /* gone */
+        return false;
       }
+    };
+    try {
+      const w = await cli(['job', 'wait', String(job_id), '--timeout', '30', '--json']);
+      const j = JSON.parse(w.stdout) as JobDetail;
+      assert.equal(j.job_health, 'abnormal');
+      const last = j.timeline!.at(-1)!;
+      assert.equal(last.event, 'finish');
+      assert.match(String(last.reason), /testbox victim silent/);
+      // The suite outlived its SIGKILLed agent; the agent restarted on the same workdir reaps it.
+      assert.ok(alive(), 'the orphaned suite still runs before the agent comes back');
+      const again = await startTestbox({ server: server.url, hostname: 'victim', workdir: join(t.dir, 'victim'), extra: ['--arch', 'victimarch'] });
+      try {
+        for (let i = 0; i < 100 && alive(); i++) await new Promise((res) => setTimeout(res, 50));
+        assert.ok(!alive(), 'the restarted agent killed the orphaned suite');
+      } finally {
+        await again.kill();
+      }
+    } finally {
+      if (suitePid > 1 && alive()) process.kill(-suitePid, 'SIGKILL');
     }
-    const w = await cli(['job', 'wait', String(job_id), '--timeout', '30', '--json']);
-    const j = JSON.parse(w.stdout) as JobDetail;
-    assert.equal(j.job_health, 'abnormal');
-    const last = j.timeline!.at(-1)!;
-    assert.equal(last.event, 'finish');
-    assert.match(String(last.reason), /testbox victim silent/);
   });
 
   test('the dashboard at / shows the jobs, their health and pages of their own, with user strings escaped', async () => {
