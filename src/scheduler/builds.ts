@@ -32,6 +32,21 @@ export interface Requester {
   priority: number;
 }
 
+/** The `pkgbuild` map of a pkgbuild job: what the runner on the testbox needs. */
+export interface PkgbuildSpec {
+  pkg: string;
+  fork: string;
+  upstream_url: string;
+  commit: string;
+  commit_ref: string;
+  config: string | null;
+  config_sha256: string | null;
+  recipe: string;
+  recipe_sha256: string;
+  params: Record<string, string>;
+  build_key: string;
+}
+
 /** The pkgbuild job's own fields: what the runner on the testbox needs. */
 export function pkgbuildSpec(ctx: Ctx, b: BuildRow, req: Requester): ResolvedJob {
   const policy = ctx.config.lab.policy;
@@ -57,7 +72,7 @@ export function pkgbuildSpec(ctx: Ctx, b: BuildRow, req: Requester): ResolvedJob
       recipe_sha256: b.recipe_sha256,
       params: JSON.parse(b.params) as Record<string, string>,
       build_key: b.key,
-    },
+    } satisfies PkgbuildSpec,
   };
 }
 

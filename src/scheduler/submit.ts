@@ -16,6 +16,7 @@ import { addEvents, type NewEvent } from '../store/events.ts';
 import { ensureAccount } from '../store/testboxes.ts';
 import { CHANNEL_DISPATCH } from '../store/notify.ts';
 import type { Ctx } from './context.ts';
+import type { JobDefaults } from '../config.ts';
 
 export interface SubmitResult {
   job_id: number;
@@ -29,17 +30,8 @@ export interface SubmitIssue {
   message: string;
 }
 
-export type ResolvedJob = Record<string, unknown> & {
-  suite: string;
-  testbox: string;
-  os: string;
-  os_version: string;
-  os_arch: string;
-  memory_minimum: number;
-  runtime: number;
-  priority: number;
-  my_account: string;
-};
+/** A job with every field the lab defaults filled in. */
+export type ResolvedJob = Record<string, unknown> & JobDefaults & { suite: string };
 
 export function invalidJobs(issues: SubmitIssue[]): UserError {
   const lines = issues.map((i) => `job ${i.job}${i.path ? ` ${i.path}` : ''}: ${i.message}`);

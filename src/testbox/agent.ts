@@ -8,6 +8,7 @@ import { join, relative } from 'node:path';
 import { ApiClient, ApiError } from '../api-client.ts';
 import { hostArch } from '../config.ts';
 import type { Assignment } from '../scheduler/dispatch.ts';
+import type { PkgbuildSpec } from '../scheduler/builds.ts';
 import { unpack } from '../artifacts/cgz.ts';
 import { parseStats } from './stats.ts';
 import { ProcessRuntime } from './runtimes/process.ts';
@@ -35,18 +36,6 @@ export interface AgentOptions {
   runtime?: Runtime | undefined;
   /** Long-poll duration, seconds. */
   pollWait?: number | undefined;
-}
-
-/** What a pkgbuild job carries (scheduler/builds.ts pkgbuildSpec). */
-interface PkgbuildSpecOnJob {
-  pkg: string;
-  fork: string;
-  upstream_url: string;
-  commit: string;
-  commit_ref: string;
-  config: string | null;
-  params: Record<string, string>;
-  build_key: string;
 }
 
 /** Environment variables a suite inherits from the agent; nothing else leaks in. */
@@ -221,7 +210,7 @@ export class Agent {
 
   /** A pkgbuild job: build, upload the artifacts and the log; the health tells the scheduler whom to blame. */
   async #runBuild(a: Assignment, dir: string, signal: AbortSignal): Promise<string | null> {
-    const b = a.job.pkgbuild as PkgbuildSpecOnJob;
+    const b = a.job.pkgbuild as PkgbuildSpec;
     const outcome: PkgbuildOutcome = await runPkgbuild({
       jobDir: dir,
       build: { pkg: b.pkg, fork: b.fork, upstream_url: b.upstream_url, commit: b.commit, config: b.config, params: b.params, build_key: b.build_key },
