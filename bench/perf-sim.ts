@@ -3,7 +3,7 @@
 // `noise` (a fraction of the base value). Shared by the accuracy benchmark
 // and its small unit-test version; seeded, so every figure can be re-run.
 import { createBisect, next, record } from '../src/bisect/engine.ts';
-import type { BisectSpec, Dag } from '../src/bisect/types.ts';
+import type { BisectSpec, BisectState, Dag, Observation } from '../src/bisect/types.ts';
 import { prng } from './prng.ts';
 
 export { prng };
@@ -41,49 +41,50 @@ export function linearDag(n: number): Dag {
   return { bad: fakeSha(n - 1), good: [fakeSha(0)], commits, firstParent: false };
 }
 
-/** One statistical bisection with the engine's perf criterion (lower is better). */
-export function simulatePerf(cfg: SimConfig, seed: number): SimOutcome {
+/**
+ * One seeded history: the culprit at a random commit and a noisy measure of
+ * any commit (a step of cfg.step from the culprit on; lower is better).
+ */
+function scenario(cfg: SimConfig, seed: number) {
   const rand = prng(seed);
   const normal = gaussian(rand);
   const culprit = 1 + Math.floor(rand() * (cfg.commits - 1));
-  const dag = linearDag(cfg.commits);
   const index = new Map(Array.from({ length: cfg.commits }, (_, i) => [fakeSha(i), i] as const));
   const measure = (sha: string): number => 100 * (1 + (index.get(sha)! >= culprit ? cfg.step : 0)) + 100 * cfg.noise * normal();
-  const state = createBisect(dag, { criterion: 'perf', direction: 'lower', ...cfg.spec });
+  return { culprit: fakeSha(culprit), dag: linearDag(cfg.commits), measure };
+}
+
+/** Drives the engine until it answers; `observe` records each run a probe asks for. */
+function drive(state: BisectState, cfg: SimConfig, culprit: string, observe: (sha: string) => Observation, extra = { samples: 0, rounds: 0 }): SimOutcome {
   for (;;) {
     const step = next(state, cfg.slots ?? 1);
     if ('done' in step) {
       const r = step.done;
-      return { right: r.first_bad === fakeSha(culprit), found: r.first_bad !== null, samples: r.samples, rounds: r.rounds };
+      return { right: r.first_bad === culprit, found: r.first_bad !== null, samples: r.samples + extra.samples, rounds: r.rounds + extra.rounds };
     }
     if ('wait' in step) throw new Error('simulation owes no runs');
-    for (const p of step.probes) for (let k = 0; k < p.runs; k++) record(state, p.sha, { outcome: 'good', value: measure(p.sha) });
+    for (const p of step.probes) for (let k = 0; k < p.runs; k++) record(state, p.sha, observe(p.sha));
   }
+}
+
+/** One statistical bisection with the engine's perf criterion (lower is better). */
+export function simulatePerf(cfg: SimConfig, seed: number): SimOutcome {
+  const { culprit, dag, measure } = scenario(cfg, seed);
+  const state = createBisect(dag, { criterion: 'perf', direction: 'lower', ...cfg.spec });
+  return drive(state, cfg, culprit, (sha) => ({ outcome: 'good', value: measure(sha) }));
 }
 
 /**
  * One-shot bisection for comparison: one sample per commit, good if it is
  * below the midpoint of the two ends' single samples; no repeats, no
- * confirmation — what a plain `git bisect run` on a benchmark does.
+ * confirmation — what a plain `git bisect run` on a benchmark does. The two
+ * end samples and the round that takes them are counted too.
  */
 export function simulateOneShot(cfg: SimConfig, seed: number): SimOutcome {
-  const rand = prng(seed);
-  const normal = gaussian(rand);
-  const culprit = 1 + Math.floor(rand() * (cfg.commits - 1));
-  const dag = linearDag(cfg.commits);
-  const index = new Map(Array.from({ length: cfg.commits }, (_, i) => [fakeSha(i), i] as const));
-  const measure = (sha: string): number => 100 * (1 + (index.get(sha)! >= culprit ? cfg.step : 0)) + 100 * cfg.noise * normal();
-  const threshold = (measure(fakeSha(0)) + measure(fakeSha(cfg.commits - 1))) / 2;
+  const { culprit, dag, measure } = scenario(cfg, seed);
+  const threshold = (measure(dag.good[0]!) + measure(dag.bad)) / 2;
   const state = createBisect(dag, { criterion: 'function', repeat: 1, confirm: false });
-  for (;;) {
-    const step = next(state, cfg.slots ?? 1);
-    if ('done' in step) {
-      const r = step.done;
-      return { right: r.first_bad === fakeSha(culprit), found: r.first_bad !== null, samples: r.samples + 2, rounds: r.rounds + 1 };
-    }
-    if ('wait' in step) throw new Error('simulation owes no runs');
-    for (const p of step.probes) record(state, p.sha, { outcome: measure(p.sha) > threshold ? 'bad' : 'good' });
-  }
+  return drive(state, cfg, culprit, (sha) => ({ outcome: measure(sha) > threshold ? 'bad' : 'good' }), { samples: 2, rounds: 1 });
 }
 
 export interface Summary {
