@@ -3,6 +3,7 @@
 // `NAME: number` lines.
 import { spawn } from 'node:child_process';
 import { UserError } from '../errors.ts';
+import { killGroup } from '../process-group.ts';
 
 export interface CommandRun {
   /** null when the command was killed by a signal. */
@@ -26,13 +27,7 @@ export function runCommand(argv: readonly string[], cwd: string, signal: AbortSi
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
     child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr = (stderr + d).slice(-TAIL)));
     const kill = (): void => {
-      if (child.pid !== undefined && child.exitCode === null) {
-        try {
-          process.kill(-child.pid, 'SIGTERM');
-        } catch {
-          // already gone
-        }
-      }
+      if (child.exitCode === null) killGroup(child.pid, 'SIGTERM');
     };
     signal.addEventListener('abort', kill, { once: true });
     child.on('error', (err: NodeJS.ErrnoException) => {

@@ -9,6 +9,7 @@ import { ApiClient, ApiError } from '../api-client.ts';
 import { hostArch } from '../config.ts';
 import type { Assignment } from '../scheduler/dispatch.ts';
 import type { PkgbuildSpec } from '../scheduler/builds.ts';
+import { killGroup } from '../process-group.ts';
 import { unpack } from '../artifacts/cgz.ts';
 import { parseStats } from './stats.ts';
 import { ProcessRuntime } from './runtimes/process.ts';
@@ -319,13 +320,7 @@ export class Agent {
       // A pid from a dead agent may since belong to anyone: only a process
       // still working in that job's directory is one of ours.
       const cwd = pid > 1 ? await readlink(`/proc/${pid}/cwd`).catch(() => '') : '';
-      if (cwd !== '' && !relative(join(jobs, name), cwd).startsWith('..')) {
-        try {
-          process.kill(-pid, 'SIGKILL');
-        } catch {
-          /* gone */
-        }
-      }
+      if (cwd !== '' && !relative(join(jobs, name), cwd).startsWith('..')) killGroup(pid, 'SIGKILL');
       await rm(join(jobs, name), { recursive: true, force: true });
     }
   }

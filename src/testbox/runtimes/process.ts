@@ -5,16 +5,10 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { rename, writeFile } from 'node:fs/promises';
 import { once } from 'node:events';
 import type { Runtime, RunOutcome, RunRequest } from './runtime.ts';
+import { killGroup } from '../../process-group.ts';
 
 const KILL_GRACE_MS = 3000;
 
-function killGroup(pid: number, signal: NodeJS.Signals): void {
-  try {
-    process.kill(-pid, signal);
-  } catch {
-    /* already gone */
-  }
-}
 
 export class ProcessRuntime implements Runtime {
   readonly name = 'process';
