@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { addDep, buildFiles, getBuild, getBuildForUpdate, insertBuildIfAbsent, requeueBuild, setBuildJob, type BuildRow } from '../store/builds.ts';
 import type { Tx } from '../store/db.ts';
 import type { BuildSpec } from '../stack/resolve.ts';
+import type { BuildView } from './build-views.ts';
 import type { Ctx } from './context.ts';
 import { resultRoot, type ResolvedJob } from './submit.ts';
 
@@ -33,19 +34,12 @@ export interface Requester {
 }
 
 /** The `pkgbuild` map of a pkgbuild job: what the runner on the testbox needs. */
-export interface PkgbuildSpec {
-  pkg: string;
-  fork: string;
-  upstream_url: string;
-  commit: string;
-  commit_ref: string;
-  config: string | null;
+export type PkgbuildSpec = Pick<BuildView, 'pkg' | 'fork' | 'upstream_url' | 'commit' | 'commit_ref' | 'config' | 'params'> & {
   config_sha256: string | null;
   recipe: string;
   recipe_sha256: string;
-  params: Record<string, string>;
   build_key: string;
-}
+};
 
 /** The pkgbuild job's own fields: what the runner on the testbox needs. */
 export function pkgbuildSpec(ctx: Ctx, b: BuildRow, req: Requester): ResolvedJob {
