@@ -43,7 +43,7 @@ async function fill(store: Store, n: number): Promise<void> {
         memory_minimum: pick([1, 2, 4, 8, 64]),
         priority: pick([0, 0, 0, 1, 5]),
         runtime: 600,
-        stage: 'submit',
+        stage: 'submit' as const,
         // A fifth of the queue waits on builds: present but never dispatchable.
         deps_pending: r() < 0.2 ? 1 : 0,
         submit_time: now,

@@ -14,10 +14,10 @@ import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { buildConfig } from '../src/config.ts';
 import { buildServer, type ServerHandle } from '../src/server/app.ts';
-import { ApiClient } from '../src/api-client.ts';
+import { ApiClient } from '../src/api/client.ts';
 import { packEntries } from '../src/artifacts/cgz.ts';
-import type { Assignment } from '../src/scheduler/dispatch.ts';
-import type { BuildView } from '../src/scheduler/build-views.ts';
+import type { Assignment } from '../src/api/contract.ts';
+import type { Build } from '../src/api/contract.ts';
 import { createPgDatabase, postgresAvailable } from '../test/support/db.ts';
 import { makeSsLab, type SsLab } from '../test/support/ss-lab.ts';
 import { tempDir } from '../test/support/tmp.ts';
@@ -129,7 +129,7 @@ async function submitThroughput(commitOf: (ss: SsLab) => string): Promise<number
       }),
     );
     const secs = (performance.now() - started) / 1000;
-    const builds = await api.get<BuildView[]>('/api/builds', { limit: 1000 });
+    const builds = await api.get<Build[]>('/api/builds', { limit: 1000 });
     if (builds.length < Math.min(1000, warm + SUBMITS / 2)) throw new Error(`expected new builds, saw ${builds.length}`);
     return SUBMITS / secs;
   } finally {
@@ -144,8 +144,8 @@ async function singleFlight(dialect: 'sqlite' | 'postgres'): Promise<{ builds: n
     const same = job(l.ss.hello.good, 7);
     // Fifty at once, spread over the servers.
     await Promise.all(Array.from({ length: 50 }, (_, i) => l.apis[i % l.apis.length]!.post('/api/jobs', [same])));
-    const builds = await l.apis[0]!.get<BuildView[]>('/api/builds');
-    const detail = await l.apis[0]!.get<BuildView>(`/api/builds/${builds[0]!.key}`);
+    const builds = await l.apis[0]!.get<Build[]>('/api/builds');
+    const detail = await l.apis[0]!.get<Build>(`/api/builds/${builds[0]!.key}`);
     return { builds: builds.length, pkgbuildJobs: detail.pkgbuild_jobs!.length, jobs: detail.jobs!.length };
   } finally {
     await l.close();

@@ -4,6 +4,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import { resolve, join } from 'node:path';
 import { Lab } from './lab.ts';
 import type { Deadlines } from './model/lifecycle.ts';
+import type { JobDefaults } from './model/job.ts';
+
+export type { JobDefaults } from './model/job.ts';
 
 export interface ServerOptions {
   data?: string | undefined;
@@ -20,17 +23,6 @@ export interface Timing {
   sweepInterval: number;
   /** Longest a testbox's long-poll for work is held. */
   longPollMax: number;
-}
-
-export interface JobDefaults {
-  testbox: string;
-  os: string;
-  os_version: string;
-  os_arch: string;
-  memory_minimum: number;
-  runtime: number;
-  priority: number;
-  my_account: string;
 }
 
 export interface LabConfig {

@@ -7,7 +7,8 @@ export interface ArtifactCoordinates {
   key: string;
   pkg: string;
   fork: string;
-  sha: string;
+  /** Full sha. */
+  commit: string;
   os: string;
   os_version: string;
   os_arch: string;
@@ -29,9 +30,9 @@ const configLabel = (config: string | null) => (config ? config.replace(/\//g, '
 
 export function artifactPath(c: ArtifactCoordinates, name: ArtifactName): string {
   if (name === 'pkg.cgz') {
-    return `/initrd/build-pkg/${osMount(c.tbox_type)}/${c.os}/${c.os_arch}/${c.os_version}/${c.fork}/${c.sha}-${key12(c.key)}.cgz`;
+    return `/initrd/build-pkg/${osMount(c.tbox_type)}/${c.os}/${c.os_arch}/${c.os_version}/${c.fork}/${c.commit}-${key12(c.key)}.cgz`;
   }
-  return `/kernel/${c.os_arch}/${configLabel(c.config)}/${c.sha}-${key12(c.key)}/${name}`;
+  return `/kernel/${c.os_arch}/${configLabel(c.config)}/${c.commit}-${key12(c.key)}/${name}`;
 }
 
 /** The artifacts a package's build must leave: linux also a kernel and its modules. */

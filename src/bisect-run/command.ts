@@ -3,7 +3,7 @@
 // `NAME: number` lines.
 import { spawn } from 'node:child_process';
 import { UserError } from '../errors.ts';
-import { killGroup } from '../process-group.ts';
+import { killGroup } from '../util/process-group.ts';
 
 export interface CommandRun {
   /** null when the command was killed by a signal. */

@@ -1,7 +1,7 @@
 // What every CLI command shares: the server option, --json output, a client,
 // and small text renderers.
 import type { Command } from 'commander';
-import { ApiClient } from '../api-client.ts';
+import { ApiClient } from '../api/client.ts';
 import { defaultServerUrl } from '../config.ts';
 import { UserError } from '../errors.ts';
 

@@ -1,7 +1,7 @@
 // Following jobs live: long-polls each job's timeline until it finishes,
 // handing every new entry to a callback (submit -m, job wait, demo).
-import type { ApiClient } from '../api-client.ts';
-import type { JobDetail, TimelineEntry } from '../scheduler/views.ts';
+import type { ApiClient } from '../api/client.ts';
+import type { Job, TimelineEntry } from '../api/contract.ts';
 import { FailureError } from '../errors.ts';
 
 interface EventsPage {
@@ -16,7 +16,7 @@ export interface FollowOptions {
   timeoutMs?: number | undefined;
 }
 
-export async function followJob(client: ApiClient, id: number, opts: FollowOptions = {}): Promise<JobDetail> {
+export async function followJob(client: ApiClient, id: number, opts: FollowOptions = {}): Promise<Job> {
   const deadline = opts.timeoutMs ? Date.now() + opts.timeoutMs : Infinity;
   let after = 0;
   for (;;) {
@@ -30,10 +30,10 @@ export async function followJob(client: ApiClient, id: number, opts: FollowOptio
     if (page.job_stage === 'finish') continue; // drain the last entries first
     if (Date.now() >= deadline) throw new FailureError(`job ${id} did not finish within ${Math.round((opts.timeoutMs ?? 0) / 1000)} s (stage ${page.job_stage})`);
   }
-  return client.get<JobDetail>(`/api/jobs/${id}`);
+  return client.get<Job>(`/api/jobs/${id}`);
 }
 
-export function followJobs(client: ApiClient, ids: number[], opts: FollowOptions = {}): Promise<JobDetail[]> {
+export function followJobs(client: ApiClient, ids: number[], opts: FollowOptions = {}): Promise<Job[]> {
   return Promise.all(ids.map((id) => followJob(client, id, opts)));
 }
 

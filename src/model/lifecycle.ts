@@ -20,7 +20,10 @@ export function tboxType(group: string): TboxType {
   return 'hw';
 }
 
-export function isActive(stage: string): boolean {
+export type ActiveStage = (typeof ACTIVE_STAGES)[number];
+
+/** Whether a job in this stage occupies a testbox. */
+export function isActive(stage: string): stage is ActiveStage {
   return (ACTIVE_STAGES as readonly string[]).includes(stage);
 }
 
@@ -31,12 +34,17 @@ const REPORTABLE: Record<string, readonly Stage[]> = {
   post_run: [],
 };
 
-export function canReport(from: string, to: string): boolean {
+export function canReport(from: string, to: string): to is Stage {
   return (REPORTABLE[from] ?? []).includes(to as Stage);
 }
 
 /** Health a testbox may close a job with (the scheduler sets the others). */
 export const TESTBOX_HEALTHS = ['success', 'failed', 'timeout', 'abnormal'] as const satisfies readonly Health[];
+export type TestboxHealth = (typeof TESTBOX_HEALTHS)[number];
+
+export function isTestboxHealth(h: string): h is TestboxHealth {
+  return (TESTBOX_HEALTHS as readonly string[]).includes(h);
+}
 
 export interface Deadlines {
   /** ms from hand-over to the testbox until it must report running. */

@@ -12,8 +12,8 @@ import { promisify } from 'node:util';
 import { packDirectory, packEntries, sha256File } from '../artifacts/cgz.ts';
 import { writeFile } from 'node:fs/promises';
 import { FULL_SHA, git, mirrorName } from '../stack/git.ts';
-import { ProcessRuntime } from '../testbox/runtimes/process.ts';
-import type { Runtime } from '../testbox/runtimes/runtime.ts';
+import { ProcessRuntime } from '../runtime/process.ts';
+import type { Runtime } from '../runtime/runtime.ts';
 
 const run = promisify(execFile);
 const DRIVER = join(import.meta.dirname, 'driver.sh');

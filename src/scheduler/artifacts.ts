@@ -25,7 +25,7 @@ export async function saveArtifact(ctx: Ctx, id: number, hostname: string, name:
   const row = await heldJob(ctx, id, hostname);
   if (!row.build_key) throw new UserError('not_a_build', `job ${id} is not a pkgbuild job; only pkgbuild jobs upload artifacts`);
   const build = await getBuild(ctx.store.db, row.build_key);
-  if (!build || Number(build.pkgbuild_job) !== id) throw new UserError('stale_build_job', `job ${id} is not the current job of build ${row.build_key}`, undefined, 409);
+  if (!build || build.pkgbuild_job !== id) throw new UserError('stale_build_job', `job ${id} is not the current job of build ${row.build_key}`, undefined, 409);
   if (!(ARTIFACT_NAMES as readonly string[]).includes(name) || !requiredArtifacts(build.pkg).includes(name as ArtifactName)) {
     throw new UserError('bad_artifact', `a ${build.pkg} build uploads ${requiredArtifacts(build.pkg).join(', ')}, not ${name}`);
   }

@@ -2,17 +2,17 @@
 // reuse a verified build, wait on one in flight, or create the build and its
 // pkgbuild job. The build table's primary key makes this single-flight even
 // when many submits race.
-import { tboxType } from '../model/lifecycle.ts';
-import { insertJob, setResultRoot } from '../store/jobs.ts';
-import { addEvent } from '../store/events.ts';
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
+import { tboxType } from '../model/lifecycle.ts';
+import { resultRoot, type ResolvedJob } from '../model/job.ts';
+import type { PkgbuildSpec } from '../api/contract.ts';
+import { insertJob, setResultRoot } from '../store/jobs.ts';
+import { addEvent } from '../store/events.ts';
 import { addDep, buildFiles, getBuild, getBuildForUpdate, insertBuildIfAbsent, requeueBuild, setBuildJob, type BuildRow } from '../store/builds.ts';
 import type { Tx } from '../store/db.ts';
 import type { BuildSpec } from '../stack/resolve.ts';
-import type { BuildView } from './build-views.ts';
 import type { Ctx } from './context.ts';
-import { resultRoot, type ResolvedJob } from './submit.ts';
 
 /** Every file of a succeeded build is still where the server stored it, with its size. */
 async function filesOnDisk(ctx: Ctx, t: Tx, b: BuildRow): Promise<boolean> {
@@ -33,14 +33,6 @@ export interface Requester {
   priority: number;
 }
 
-/** The `pkgbuild` map of a pkgbuild job: what the runner on the testbox needs. */
-export type PkgbuildSpec = Pick<BuildView, 'pkg' | 'fork' | 'upstream_url' | 'commit' | 'commit_ref' | 'config' | 'params'> & {
-  config_sha256: string | null;
-  recipe: string;
-  recipe_sha256: string;
-  build_key: string;
-};
-
 /** The pkgbuild job's own fields: what the runner on the testbox needs. */
 export function pkgbuildSpec(ctx: Ctx, b: BuildRow, req: Requester): ResolvedJob {
   const policy = ctx.config.lab.policy;
@@ -57,14 +49,14 @@ export function pkgbuildSpec(ctx: Ctx, b: BuildRow, req: Requester): ResolvedJob
     pkgbuild: {
       pkg: b.pkg,
       fork: b.fork,
-      upstream_url: b.url,
-      commit: b.sha,
+      upstream_url: b.upstream_url,
+      commit: b.commit,
       commit_ref: b.commit_ref,
       config: b.config,
       config_sha256: b.config_sha256,
       recipe: b.recipe,
       recipe_sha256: b.recipe_sha256,
-      params: JSON.parse(b.params) as Record<string, string>,
+      params: b.params,
       build_key: b.key,
     } satisfies PkgbuildSpec,
   };
@@ -88,7 +80,7 @@ export async function createPkgbuildJob(ctx: Ctx, t: Tx, b: BuildRow, req: Reque
     deps_pending: 0,
     submit_time: now,
     result_root: '',
-    spec: JSON.stringify(spec),
+    spec,
     build_key: b.key,
   });
   await setResultRoot(t.db, id, resultRoot(spec, id, now));
@@ -111,9 +103,9 @@ export async function attachBuild(ctx: Ctx, t: Tx, jobId: number, spec: BuildSpe
     key: spec.key,
     pkg: spec.pkg,
     fork: spec.fork,
-    url: spec.url,
-    sha: spec.sha,
-    commit_ref: spec.commit,
+    upstream_url: spec.upstream_url,
+    commit: spec.commit,
+    commit_ref: spec.commit_ref,
     config: spec.config,
     config_sha256: spec.config_sha256,
     os: spec.os,
@@ -121,13 +113,13 @@ export async function attachBuild(ctx: Ctx, t: Tx, jobId: number, spec: BuildSpe
     os_arch: spec.os_arch,
     recipe: spec.recipe,
     recipe_sha256: spec.recipe_sha256,
-    params: JSON.stringify(spec.params),
+    params: spec.params,
     testbox: spec.testbox,
     state: 'queued',
     attempts: 0,
     created_at: now,
   });
-  let build = (await getBuildForUpdate(t.db, ctx.store.dialect, spec.key))!;
+  let build = (await getBuildForUpdate(t, spec.key))!;
   let created = inserted;
   if (!inserted) {
     const ttl = ctx.config.lab.policy.failed_build_ttl * 1000;

@@ -5,13 +5,10 @@ import type { LabConfig } from '../config.ts';
 import type { SchedulerMetrics } from './metrics.ts';
 import type { GitResolver } from '../stack/git.ts';
 
-/** The subset of pino's interface the scheduler uses. */
-export interface Log {
-  info(obj: unknown, msg?: string): void;
-  warn(obj: unknown, msg?: string): void;
-  error(obj: unknown, msg?: string): void;
-  debug(obj: unknown, msg?: string): void;
-}
+import type { Log } from '../util/log.ts';
+
+export type { Log } from '../util/log.ts';
+export { silentLog } from '../util/log.ts';
 
 export interface Ctx {
   store: Store;
@@ -22,5 +19,3 @@ export interface Ctx {
   log: Log;
   now(): number;
 }
-
-export const silentLog: Log = { info() {}, warn() {}, error() {}, debug() {} };

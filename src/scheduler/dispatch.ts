@@ -3,32 +3,26 @@
 // release sends at commit, never a sleep loop.
 import { NotFoundError } from '../errors.ts';
 import type { JobRow } from '../store/jobs.ts';
-import { claim } from '../store/claim.ts';
-import { writeJobYaml } from './submit.ts';
-import { depsFor } from './loader.ts';
 import { getTestbox, heartbeat, type TestboxRow } from '../store/testboxes.ts';
 import { CHANNEL_DISPATCH } from '../store/notify.ts';
-import { jobCgzPath, jobDetail, usableArtifacts, type ArtifactRef, type JobDetail } from './views.ts';
+import type { Assignment } from '../api/contract.ts';
+import { writeJobYaml } from './job-files.ts';
+import { depsFor } from './loader.ts';
+import { jobCgzPath, jobDetail, usableArtifacts } from './views.ts';
 import type { Ctx } from './context.ts';
 
-export interface Assignment {
-  job: JobDetail;
-  job_cgz: string;
-  /** The ss artifacts to download (and check against sha256) before the run. */
-  artifacts: ArtifactRef[];
-  heartbeat_interval: number;
-}
+export type { Assignment } from '../api/contract.ts';
 
 /** One claim attempt for a testbox: the job it now holds, or undefined. */
 export async function claimFor(ctx: Ctx, box: TestboxRow): Promise<JobRow | undefined> {
   const started = performance.now();
   const now = ctx.now();
-  const claimed = await claim(ctx.store, box.hostname, now, now + ctx.config.deadlines.bootTimeout);
+  const claimed = await ctx.store.claim(box.hostname, now, now + ctx.config.deadlines.bootTimeout);
   ctx.metrics.claimSeconds.observe((performance.now() - started) / 1000);
   if (claimed) {
     ctx.metrics.claims.inc();
     // The job's result root gets its job.yaml when the job is about to run, off the claim's path.
-    writeJobYaml(ctx, Number(claimed.id), claimed.result_root, JSON.parse(claimed.spec) as Record<string, unknown>).catch((err: unknown) =>
+    writeJobYaml(ctx, claimed.id, claimed.result_root, claimed.spec).catch((err: unknown) =>
       ctx.log.warn({ err, job: claimed.id }, 'cannot write job.yaml'),
     );
   }
@@ -56,10 +50,10 @@ export async function nextJob(ctx: Ctx, hostname: string, waitMs: number, signal
 }
 
 async function assignment(ctx: Ctx, row: JobRow): Promise<Assignment> {
-  const deps = (await depsFor(ctx.store.db, [Number(row.id)])).get(Number(row.id)) ?? [];
+  const deps = (await depsFor(ctx.store.db, [row.id])).get(row.id) ?? [];
   return {
     job: jobDetail(row, undefined, deps),
-    job_cgz: jobCgzPath(Number(row.id)),
+    job_cgz: jobCgzPath(row.id),
     artifacts: usableArtifacts(deps),
     heartbeat_interval: ctx.config.timing.heartbeatInterval,
   };

@@ -4,41 +4,32 @@
 // waiting on the build: released, failed, or kept waiting on a retry.
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { sql } from 'kysely';
 import { finishJob, getJob, lockJobs, type JobRow } from '../store/jobs.ts';
 import { addEvent } from '../store/events.ts';
-import { buildFiles, countWaiters, detachJob, endBuild, getBuildForUpdate, releaseWaiters, waitersOf, type BuildRow } from '../store/builds.ts';
+import { buildFiles, countWaiters, detachJob, endBuild, failWaiters as failWaitersOf, getBuildForUpdate, releaseWaiters, waitersOf, type BuildRow } from '../store/builds.ts';
 import type { Tx } from '../store/db.ts';
+import type { Health, Stage } from '../store/schema.ts';
 import { CHANNEL_DISPATCH, jobChannel } from '../store/notify.ts';
 import { requiredArtifacts } from '../artifacts/layout.ts';
+import type { DepFailure, Stats } from '../api/contract.ts';
 import type { Ctx } from './context.ts';
 import { createPkgbuildJob } from './builds.ts';
 
+export type { DepFailure } from '../api/contract.ts';
+
 export interface FinishOptions {
-  health: string;
+  health: Health;
   /** Only if the job is in one of these stages. */
-  from?: readonly string[];
-  stats?: Record<string, number> | null;
+  from?: readonly Stage[];
+  stats?: Stats | null;
   depFailure?: DepFailure;
   /** Extra timeline details (reason, testbox…). */
   detail?: Record<string, unknown>;
 }
 
-/** What a job whose build failed is told (SPEC §4). */
-export interface DepFailure {
-  pkg: string;
-  build_key: string;
-  pkgbuild_job: number | null;
-  health: string;
-  log: string | null;
-  error?: string;
-  /** Set when the failure was remembered from an earlier build, not seen now. */
-  cached?: boolean;
-}
-
 /** Finishes the job unless it already finished; false if it had. */
 export async function finishInTx(ctx: Ctx, t: Tx, row: JobRow, o: FinishOptions): Promise<boolean> {
-  const id = Number(row.id);
+  const id = row.id;
   const now = ctx.now();
   const done = await finishJob(t.db, id, { health: o.health, now, stats: o.stats, depFailure: o.depFailure, from: o.from });
   if (!done) return false;
@@ -54,7 +45,7 @@ export async function finishInTx(ctx: Ctx, t: Tx, row: JobRow, o: FinishOptions)
 async function verifiedArtifacts(ctx: Ctx, t: Tx, b: BuildRow): Promise<string | null> {
   const files = await buildFiles(t.db, [b.key]);
   for (const name of requiredArtifacts(b.pkg)) {
-    const f = files.find((x) => x.name === name && x.job_id === Number(b.pkgbuild_job));
+    const f = files.find((x) => x.name === name && x.job_id === b.pkgbuild_job);
     if (!f) return `the build uploaded no ${name}`;
     const full = join(ctx.config.srvDir, f.path);
     if (!existsSync(full) || statSync(full).size !== f.size) return `${name} is missing or changed on the server`;
@@ -62,18 +53,18 @@ async function verifiedArtifacts(ctx: Ctx, t: Tx, b: BuildRow): Promise<string |
   return null;
 }
 
-async function pkgbuildFinished(ctx: Ctx, t: Tx, row: JobRow, health: string): Promise<void> {
-  const b = await getBuildForUpdate(t.db, ctx.store.dialect, row.build_key!);
-  if (!b || Number(b.pkgbuild_job) !== Number(row.id) || !['queued', 'building'].includes(b.state)) return;
+async function pkgbuildFinished(ctx: Ctx, t: Tx, row: JobRow, health: Health): Promise<void> {
+  const b = await getBuildForUpdate(t, row.build_key!);
+  if (!b || b.pkgbuild_job !== row.id || !(b.state === 'queued' || b.state === 'building')) return;
   const now = ctx.now();
   if (health === 'success') {
     const problem = await verifiedArtifacts(ctx, t, b);
     if (!problem) {
       await endBuild(t.db, b.key, 'succeeded', now);
-      await lockJobs(t.db, ctx.store.dialect, await waitersOf(t.db, b.key));
+      await lockJobs(t, await waitersOf(t.db, b.key));
       const ready = await releaseWaiters(t.db, b.key);
       for (const id of ready) {
-        await addEvent(t.db, id, 'release', now, { build_key: b.key, pkg: b.pkg, pkgbuild_job: Number(row.id) });
+        await addEvent(t.db, id, 'release', now, { build_key: b.key, pkg: b.pkg, pkgbuild_job: row.id });
         t.notify(jobChannel(id));
       }
       if (ready.length > 0) t.notify(CHANNEL_DISPATCH);
@@ -86,7 +77,7 @@ async function pkgbuildFinished(ctx: Ctx, t: Tx, row: JobRow, health: string): P
     // The testbox was lost or the build overran: try again before blaming the recipe.
     const retry = await createPkgbuildJob(ctx, t, b, { account: row.account, priority: row.priority }, now);
     for (const id of await waitersOf(t.db, b.key)) {
-      await addEvent(t.db, id, 'build_retry', now, { pkg: b.pkg, build_key: b.key, failed_job: Number(row.id), health, pkgbuild_job: retry });
+      await addEvent(t.db, id, 'build_retry', now, { pkg: b.pkg, build_key: b.key, failed_job: row.id, health, pkgbuild_job: retry });
       t.notify(jobChannel(id));
     }
     t.notify(CHANNEL_DISPATCH);
@@ -97,44 +88,24 @@ async function pkgbuildFinished(ctx: Ctx, t: Tx, row: JobRow, health: string): P
 
 /** The build failed for good: every job waiting on it finishes dependency_failed. */
 async function failBuild(ctx: Ctx, t: Tx, b: BuildRow, pkgbuildJob: JobRow, health: string, error?: string): Promise<void> {
-  const now = ctx.now();
   const failure: DepFailure = {
     pkg: b.pkg,
     build_key: b.key,
-    pkgbuild_job: Number(pkgbuildJob.id),
+    pkgbuild_job: pkgbuildJob.id,
     health,
     log: `${pkgbuildJob.result_root}/build.log`,
     ...(error ? { error } : {}),
   };
-  await endBuild(t.db, b.key, health === 'cancel' ? 'cancelled' : 'failed', now, failure);
+  await endBuild(t.db, b.key, health === 'cancel' ? 'cancelled' : 'failed', ctx.now(), failure);
   await failWaiters(ctx, t, b.key, failure);
 }
 
-/** Finishes every job waiting on a build as dependency_failed, in a few statements. */
+/** Finishes every job waiting on a build as dependency_failed, in a few statements however many. */
 export async function failWaiters(ctx: Ctx, t: Tx, key: string, failure: DepFailure): Promise<void> {
-  const now = ctx.now();
   const waiters = await waitersOf(t.db, key);
   if (waiters.length === 0) return;
-  await lockJobs(t.db, ctx.store.dialect, waiters);
-  const waiting = t.db.selectFrom('job_deps').select('job_id').where('build_key', '=', key).where('state', '=', 'waiting');
-  await t.db
-    .insertInto('events')
-    .columns(['job_id', 'time', 'kind', 'detail'])
-    .expression(
-      t.db
-        .selectFrom('jobs')
-        .select(['id', sql<number>`${now}`.as('time'), sql<string>`'finish'`.as('kind'), sql<string>`${JSON.stringify({ health: 'dependency_failed', dep_failure: failure })}`.as('detail')])
-        .where('id', 'in', waiting)
-        .where('stage', '=', 'submit'),
-    )
-    .execute();
-  await t.db
-    .updateTable('jobs')
-    .set({ stage: 'finish', health: 'dependency_failed', finish_time: now, deadline: null, dep_failure: JSON.stringify(failure) })
-    .where('id', 'in', waiting)
-    .where('stage', '=', 'submit')
-    .execute();
-  await t.db.updateTable('job_deps').set({ state: 'failed' }).where('build_key', '=', key).where('state', '=', 'waiting').execute();
+  await lockJobs(t, waiters);
+  await failWaitersOf(t.db, key, ctx.now(), failure);
   const others = new Set<string>();
   for (const id of waiters) {
     for (const k of await detachJob(t.db, id, 'detached')) others.add(k);
@@ -147,10 +118,10 @@ export async function failWaiters(ctx: Ctx, t: Tx, key: string, failure: DepFail
 /** Builds nobody waits on any more and not yet started are cancelled with their pkgbuild job. */
 async function releaseOrphans(ctx: Ctx, t: Tx, keys: string[]): Promise<void> {
   for (const key of keys) {
-    const b = await getBuildForUpdate(t.db, ctx.store.dialect, key);
+    const b = await getBuildForUpdate(t, key);
     if ((await countWaiters(t.db, key)) > 0) continue;
     if (!b || b.state !== 'queued' || b.pkgbuild_job == null) continue;
-    const job = await getJob(t.db, Number(b.pkgbuild_job));
+    const job = await getJob(t.db, b.pkgbuild_job);
     if (!job || job.stage !== 'submit') continue;
     await finishInTx(ctx, t, job, { health: 'cancel', from: ['submit'], detail: { reason: 'no job waits on this build any more' } });
   }

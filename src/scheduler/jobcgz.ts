@@ -11,6 +11,7 @@ import { NotFoundError } from '../errors.ts';
 import { getJob } from '../store/jobs.ts';
 import { configSnapshot, recipeSnapshot } from '../stack/snapshot.ts';
 import type { Ctx } from './context.ts';
+import type { PkgbuildSpec } from '../api/contract.ts';
 
 interface Entry {
   name: string;
@@ -34,11 +35,11 @@ function treeEntries(root: string, prefix: string): Entry[] {
 export async function jobCgz(ctx: Ctx, id: number): Promise<Buffer> {
   const row = await getJob(ctx.store.db, id);
   if (!row) throw new NotFoundError('job', id);
-  const spec = JSON.parse(row.spec) as Record<string, unknown>;
+  const spec = row.spec;
   const entries: Entry[] = [{ name: 'job.yaml', data: stringify({ id, ...spec, result_root: row.result_root }), mode: 0o644 }];
   const snapshots = join(ctx.config.dataDir, 'snapshots');
   if (row.suite === 'pkgbuild') {
-    const b = spec.pkgbuild as { recipe_sha256: string; config_sha256: string | null };
+    const b = spec.pkgbuild as PkgbuildSpec;
     entries.push(...treeEntries(recipeSnapshot(snapshots, b.recipe_sha256), 'recipe'));
     if (b.config_sha256) entries.push({ name: 'config', data: readFileSync(configSnapshot(snapshots, b.config_sha256)), mode: 0o644 });
   } else if (ctx.config.lab.hasSuite(row.suite)) {

@@ -3,16 +3,17 @@
 import { NotFoundError } from '../errors.ts';
 import { getJob, type JobRow } from '../store/jobs.ts';
 import { listEvents } from '../store/events.ts';
-import { buildFiles, depsOfJobs, type BuildRow } from '../store/builds.ts';
+import { buildFiles, depsOfJobs, getBuilds, type BuildRow } from '../store/builds.ts';
 import type { Db } from '../store/jobs.ts';
-import { jobDetail, type DepInfo, type JobDetail } from './views.ts';
+import type { Job } from '../api/contract.ts';
+import { jobDetail, type DepInfo } from './views.ts';
 
 export async function depsFor(db: Db, jobIds: number[]): Promise<Map<number, DepInfo[]>> {
   const deps = await depsOfJobs(db, jobIds);
   const byJob = new Map<number, DepInfo[]>();
   if (deps.length === 0) return byJob;
   const keys = [...new Set(deps.map((d) => d.build_key))];
-  const builds = new Map<string, BuildRow>((await db.selectFrom('builds').selectAll().where('key', 'in', keys).execute()).map((b) => [b.key, b]));
+  const builds = new Map<string, BuildRow>((await getBuilds(db, keys)).map((b) => [b.key, b]));
   const files = await buildFiles(db, keys);
   for (const d of deps) {
     const build = builds.get(d.build_key);
@@ -24,13 +25,13 @@ export async function depsFor(db: Db, jobIds: number[]): Promise<Map<number, Dep
   return byJob;
 }
 
-export async function loadJob(db: Db, id: number): Promise<JobDetail> {
+export async function loadJob(db: Db, id: number): Promise<Job> {
   const row = await getJob(db, id);
   if (!row) throw new NotFoundError('job', id);
   return jobDetail(row, await listEvents(db, id), (await depsFor(db, [id])).get(id));
 }
 
-export async function loadJobs(db: Db, rows: JobRow[]): Promise<JobDetail[]> {
-  const deps = await depsFor(db, rows.map((r) => Number(r.id)));
-  return rows.map((r) => jobDetail(r, undefined, deps.get(Number(r.id))));
+export async function loadJobs(db: Db, rows: JobRow[]): Promise<Job[]> {
+  const deps = await depsFor(db, rows.map((r) => r.id));
+  return rows.map((r) => jobDetail(r, undefined, deps.get(r.id)));
 }

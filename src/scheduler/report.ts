@@ -6,19 +6,20 @@ import { dirname, join, resolve, sep } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Transform, type Readable } from 'node:stream';
 import { ConflictError, NotFoundError, UserError } from '../errors.ts';
-import { ACTIVE_STAGES, canReport, stageDeadline, TESTBOX_HEALTHS } from '../model/lifecycle.ts';
+import { ACTIVE_STAGES, canReport, isActive, isTestboxHealth, stageDeadline, TESTBOX_HEALTHS } from '../model/lifecycle.ts';
 import { getJob, moveStage, type JobRow } from '../store/jobs.ts';
 import { finishInTx } from './finish.ts';
 import { addEvent } from '../store/events.ts';
 import { jobChannel } from '../store/notify.ts';
 import type { Ctx } from './context.ts';
+import type { Stats } from '../api/contract.ts';
 
 /** The job, if `hostname` holds it now; otherwise a 404 or a 409 the agent acts on. */
 export async function heldJob(ctx: Ctx, id: number, hostname: string): Promise<JobRow> {
   const row = await getJob(ctx.store.db, id);
   if (!row) throw new NotFoundError('job', id);
   if (row.assigned !== hostname) throw new ConflictError(`job ${id} is not held by testbox ${hostname}`, { job_id: id, testbox: hostname });
-  if (!(ACTIVE_STAGES as readonly string[]).includes(row.stage)) {
+  if (!isActive(row.stage)) {
     throw new ConflictError(`job ${id} is already ${row.stage}${row.health ? ` (${row.health})` : ''}`, { job_id: id, job_stage: row.stage, job_health: row.health });
   }
   return row;
@@ -84,7 +85,7 @@ export async function saveResultFile(ctx: Ctx, id: number, hostname: string, rel
 }
 
 /** Reads stats.json from the result root; a malformed file counts as no stats. */
-async function readStats(ctx: Ctx, row: JobRow): Promise<Record<string, number> | null> {
+async function readStats(ctx: Ctx, row: JobRow): Promise<Stats | null> {
   try {
     const data = JSON.parse(await readFile(join(ctx.config.srvDir, row.result_root, 'stats.json'), 'utf8')) as unknown;
     if (!data || typeof data !== 'object' || Array.isArray(data)) return null;
@@ -97,7 +98,7 @@ async function readStats(ctx: Ctx, row: JobRow): Promise<Record<string, number> 
 }
 
 export async function closeJob(ctx: Ctx, id: number, hostname: string, health: string): Promise<void> {
-  if (!(TESTBOX_HEALTHS as readonly string[]).includes(health)) {
+  if (!isTestboxHealth(health)) {
     throw new UserError('bad_health', `a testbox closes a job with one of ${TESTBOX_HEALTHS.join(', ')}, not ${health}`);
   }
   const row = await heldJob(ctx, id, hostname);

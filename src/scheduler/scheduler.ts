@@ -10,20 +10,21 @@ import { jobChannel } from '../store/notify.ts';
 import { testboxByMac, type TestboxInfo } from '../store/testboxes.ts';
 import { silentLog, type Ctx, type Log } from './context.ts';
 import { SchedulerMetrics } from './metrics.ts';
-import { submitJobs, type SubmitResult } from './submit.ts';
+import { submitJobs } from './submit.ts';
 import { nextJob, type Assignment } from './dispatch.ts';
-import { closeJob, heldJob, reportStage, saveResultFile } from './report.ts';
+import { closeJob, reportStage, saveResultFile } from './report.ts';
 import { sweep, type SweepReport } from './sweeper.ts';
 import { cancelJob } from './cancel.ts';
-import { beat, register, testboxStatus, type TestboxStatus } from './testboxes.ts';
-import { timeline, type JobDetail, type TimelineEntry } from './views.ts';
+import { beat, register, testboxStatus } from './testboxes.ts';
+import { timeline } from './views.ts';
 import type { Readable } from 'node:stream';
 import { join } from 'node:path';
 import { GitResolver } from '../stack/git.ts';
 import { loadJob, loadJobs } from './loader.ts';
-import { buildDetail, buildList, type BuildView } from './build-views.ts';
+import { buildDetail, buildList, type BuildFilter } from './build-views.ts';
 import { saveArtifact } from './artifacts.ts';
-import { Bisects } from './bisect/driver.ts';
+import { Bisects } from './bisect/drive.ts';
+import type { Build, EventsPage, Job, SubmitResult, Testbox } from '../api/contract.ts';
 
 const SWEEP_LOCK = 7_246_311;
 
@@ -48,11 +49,11 @@ export class Scheduler {
     return submitJobs(this.ctx, jobs);
   }
 
-  job(id: number): Promise<JobDetail> {
+  job(id: number): Promise<Job> {
     return loadJob(this.ctx.store.db, id);
   }
 
-  async jobs(filter: JobFilter): Promise<JobDetail[]> {
+  async jobs(filter: JobFilter): Promise<Job[]> {
     return loadJobs(this.ctx.store.db, await listJobs(this.ctx.store.db, filter));
   }
 
@@ -60,7 +61,7 @@ export class Scheduler {
    * Timeline entries after event `after`; with waitMs, waits for the next
    * one (long-poll) so `submit -m` and `job wait` follow a job live.
    */
-  async events(id: number, after: number, waitMs: number, signal?: AbortSignal): Promise<{ events: (TimelineEntry & { id: number })[]; job_stage: string; job_health: string | null }> {
+  async events(id: number, after: number, waitMs: number, signal?: AbortSignal): Promise<EventsPage> {
     const deadline = this.ctx.now() + Math.min(waitMs, this.ctx.config.timing.longPollMax);
     for (;;) {
       const seq = this.ctx.store.notifier.seq(jobChannel(id));
@@ -92,7 +93,7 @@ export class Scheduler {
     return testboxByMac(this.ctx.store.db, mac);
   }
 
-  testboxes(): Promise<TestboxStatus[]> {
+  testboxes(): Promise<Testbox[]> {
     return testboxStatus(this.ctx);
   }
 
@@ -112,16 +113,12 @@ export class Scheduler {
     return saveArtifact(this.ctx, id, hostname, name, body);
   }
 
-  builds(filter: { state?: string | undefined; pkg?: string | undefined; limit?: number | undefined }): Promise<BuildView[]> {
+  builds(filter: BuildFilter): Promise<Build[]> {
     return buildList(this.ctx.store.db, filter);
   }
 
-  build(key: string): Promise<BuildView> {
+  build(key: string): Promise<Build> {
     return buildDetail(this.ctx.store.db, key);
-  }
-
-  heldJob(id: number, hostname: string) {
-    return heldJob(this.ctx, id, hostname);
   }
 
   close(id: number, hostname: string, health: string) {

@@ -1,8 +1,6 @@
 // Submit: validate every job of a request, apply the lab's defaults and insert
 // them all in one transaction (nothing is submitted if any job is invalid).
-import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { stringify } from 'yaml';
 import { UserError } from '../errors.ts';
 import { validateJob } from '../jobfile/index.ts';
 import { tboxType } from '../model/lifecycle.ts';
@@ -11,27 +9,13 @@ import type { Tx } from '../store/db.ts';
 import type { BuildRow } from '../store/builds.ts';
 import { resolveStack, type BuildSpec, type StackIssue } from '../stack/resolve.ts';
 import { attachBuild } from './builds.ts';
-import { finishInTx, type DepFailure } from './finish.ts';
+import { finishInTx } from './finish.ts';
 import { addEvents, type NewEvent } from '../store/events.ts';
 import { ensureAccount } from '../store/testboxes.ts';
 import { CHANNEL_DISPATCH } from '../store/notify.ts';
 import type { Ctx } from './context.ts';
-import type { JobDefaults } from '../config.ts';
-
-export interface SubmitResult {
-  job_id: number;
-  result_root: string;
-}
-
-/** One problem with one job of a request; the CLI maps (job, path) back to file:line:col. */
-export interface SubmitIssue {
-  job: number;
-  path: string;
-  message: string;
-}
-
-/** A job with every field the lab defaults filled in. */
-export type ResolvedJob = Record<string, unknown> & JobDefaults & { suite: string };
+import { resultRoot, type ResolvedJob } from '../model/job.ts';
+import type { SubmitIssue, SubmitResult } from '../api/contract.ts';
 
 export function invalidJobs(issues: SubmitIssue[]): UserError {
   const lines = issues.map((i) => `job ${i.job}${i.path ? ` ${i.path}` : ''}: ${i.message}`);
@@ -66,11 +50,6 @@ export function resolveJob(ctx: Ctx, raw: unknown, index: number, issues: Submit
     priority: (job.priority as number | undefined) ?? d.priority,
     my_account: (job.my_account as string | undefined) ?? d.my_account,
   };
-}
-
-export function resultRoot(job: ResolvedJob, id: number, submitTime: number): string {
-  const day = new Date(submitTime).toISOString().slice(0, 10);
-  return `/result/${job.suite}/${day}/${job.testbox}/${job.os}-${job.os_version}-${job.os_arch}/${id}`;
 }
 
 /** Jobs checked and resolved, ready for insertInTx: every ss commit is a full sha and every build key taken. */
@@ -144,7 +123,7 @@ async function insertSubmitted(ctx: Ctx, t: Tx, job: ResolvedJob, specs: BuildSp
     deps_pending: 0,
     submit_time: now,
     result_root: '',
-    spec: JSON.stringify(job),
+    spec: job,
   });
   const root = resultRoot(job, id, now);
   const events: NewEvent[] = [{ kind: 'submit' }];
@@ -155,7 +134,7 @@ async function insertSubmitted(ctx: Ctx, t: Tx, job: ResolvedJob, specs: BuildSp
     const a = await attachBuild(ctx, t, id, spec, requester, now);
     if (a.kind === 'wait') {
       waits++;
-      events.push({ kind: 'wait', detail: { pkg: spec.pkg, build_key: spec.key, pkgbuild_job: Number(a.build.pkgbuild_job), new_build: a.created } });
+      events.push({ kind: 'wait', detail: { pkg: spec.pkg, build_key: spec.key, pkgbuild_job: a.build.pkgbuild_job, new_build: a.created } });
     } else if (a.kind === 'reuse') {
       events.push({ kind: 'reuse', detail: { pkg: spec.pkg, build_key: spec.key } });
     } else failed ??= a.build;
@@ -165,15 +144,8 @@ async function insertSubmitted(ctx: Ctx, t: Tx, job: ResolvedJob, specs: BuildSp
   if (failed) {
     // A build that failed recently is remembered: the job fails now instead of waiting for a build that will fail again.
     const row = (await getJob(t.db, id))!;
-    const failure = JSON.parse(failed.error ?? '{}') as DepFailure;
+    const failure = failed.error ?? { pkg: failed.pkg, build_key: failed.key, pkgbuild_job: failed.pkgbuild_job, health: 'failed', log: null };
     await finishInTx(ctx, t, row, { health: 'dependency_failed', from: ['submit'], depFailure: { ...failure, cached: true }, detail: { dep_failure: failure } });
   }
   return { job_id: id, result_root: root };
-}
-
-/** job.yaml in the result root: the job as it will run, for people and for reruns. */
-export async function writeJobYaml(ctx: Ctx, id: number, root: string, job: Record<string, unknown>): Promise<void> {
-  const dir = join(ctx.config.srvDir, root);
-  await mkdir(dir, { recursive: true });
-  await writeFile(join(dir, 'job.yaml'), stringify({ id, ...job, result_root: root }));
 }

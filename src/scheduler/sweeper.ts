@@ -2,7 +2,7 @@
 // held by testboxes that went silent. Each finish is its own transaction
 // guarded by the stage it expects, so two servers sweeping at once cannot
 // finish a job twice.
-import { expiredHealth, ACTIVE_STAGES } from '../model/lifecycle.ts';
+import { expiredHealth, isActive, type Health } from '../model/lifecycle.ts';
 import { expiredJobs, getJob, jobsOnTestbox, type JobRow } from '../store/jobs.ts';
 import { listTestboxes } from '../store/testboxes.ts';
 import { finishInTx } from './finish.ts';
@@ -12,9 +12,9 @@ export interface SweepReport {
   finished: { id: number; health: string; reason: string }[];
 }
 
-async function finishExpired(ctx: Ctx, row: JobRow, health: string, reason: string): Promise<boolean> {
+async function finishExpired(ctx: Ctx, row: JobRow, health: Health, reason: string): Promise<boolean> {
   return ctx.store.tx(async (t) => {
-    const current = await getJob(t.db, Number(row.id));
+    const current = await getJob(t.db, row.id);
     if (!current || current.stage !== row.stage) return false;
     return finishInTx(ctx, t, current, { health, from: [row.stage], detail: { reason, stage: row.stage, testbox: row.assigned } });
   });
@@ -32,15 +32,15 @@ export async function sweep(ctx: Ctx): Promise<SweepReport> {
     if (alive(box.hostname)) continue;
     for (const row of await jobsOnTestbox(ctx.store.db, box.hostname)) {
       const reason = `testbox ${box.hostname} silent for ${Math.round((now - Number(box.last_heartbeat)) / 1000)} s`;
-      if (await finishExpired(ctx, row, 'abnormal', reason)) report.finished.push({ id: Number(row.id), health: 'abnormal', reason });
+      if (await finishExpired(ctx, row, 'abnormal', reason)) report.finished.push({ id: row.id, health: 'abnormal', reason });
     }
   }
 
   for (const row of await expiredJobs(ctx.store.db, now)) {
-    if (!(ACTIVE_STAGES as readonly string[]).includes(row.stage)) continue;
+    if (!isActive(row.stage)) continue;
     const health = expiredHealth(row.stage, alive(row.assigned));
     const reason = `${row.stage} deadline passed`;
-    if (await finishExpired(ctx, row, health, reason)) report.finished.push({ id: Number(row.id), health, reason });
+    if (await finishExpired(ctx, row, health, reason)) report.finished.push({ id: row.id, health, reason });
   }
   if (report.finished.length > 0) ctx.log.info({ finished: report.finished }, 'sweeper finished jobs');
   return report;

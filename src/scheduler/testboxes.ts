@@ -3,7 +3,8 @@
 // was cancelled or timed out under it.
 import { NotFoundError, UserError } from '../errors.ts';
 import { heartbeat, listTestboxes, registerTestbox, type TestboxInfo } from '../store/testboxes.ts';
-import { jobsOnTestbox } from '../store/jobs.ts';
+import { jobIdsOnTestbox } from '../store/jobs.ts';
+import type { HeartbeatReply, Testbox } from '../api/contract.ts';
 import type { Ctx } from './context.ts';
 
 const HOST = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
@@ -16,28 +17,16 @@ export async function register(ctx: Ctx, info: TestboxInfo): Promise<{ heartbeat
   return { heartbeat_interval: ctx.config.timing.heartbeatInterval };
 }
 
-export async function beat(ctx: Ctx, hostname: string): Promise<{ jobs: number[] }> {
+export async function beat(ctx: Ctx, hostname: string): Promise<HeartbeatReply> {
   if (!(await heartbeat(ctx.store.db, hostname, ctx.now()))) throw new NotFoundError('testbox', hostname);
-  const held = await jobsOnTestbox(ctx.store.db, hostname);
-  return { jobs: held.map((r) => Number(r.id)) };
+  return { jobs: await jobIdsOnTestbox(ctx.store.db, hostname) };
 }
 
-export interface TestboxStatus {
-  hostname: string;
-  type: string;
-  arch: string;
-  max_memory: number;
-  cpus: number;
-  state: 'idle' | 'busy' | 'lost';
-  last_heartbeat: string;
-  jobs: number[];
-}
-
-export async function testboxStatus(ctx: Ctx): Promise<TestboxStatus[]> {
+export async function testboxStatus(ctx: Ctx): Promise<Testbox[]> {
   const now = ctx.now();
-  const out: TestboxStatus[] = [];
+  const out: Testbox[] = [];
   for (const b of await listTestboxes(ctx.store.db)) {
-    const jobs = (await jobsOnTestbox(ctx.store.db, b.hostname)).map((r) => Number(r.id));
+    const jobs = await jobIdsOnTestbox(ctx.store.db, b.hostname);
     const lost = now - Number(b.last_heartbeat) > ctx.config.timing.testboxLostAfter;
     out.push({
       hostname: b.hostname,

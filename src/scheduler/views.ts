@@ -1,8 +1,9 @@
-// The job as the API and the CLI show it (SPEC §8): the submitted fields,
-// the lifecycle fields, results and the timeline.
+// The job as the API and the CLI show it (SPEC §8; its shape is api/contract's
+// Job): the submitted fields, the lifecycle fields, results and the timeline.
 import type { JobRow } from '../store/jobs.ts';
 import type { EventRow } from '../store/events.ts';
 import type { BuildFileRow, BuildRow, DepRow } from '../store/builds.ts';
+import type { ArtifactRef, Job, TimelineEntry } from '../api/contract.ts';
 
 /** One ss dependency of a job, as stored: the wait, its build and the build's files. */
 export interface DepInfo {
@@ -11,34 +12,11 @@ export interface DepInfo {
   files: BuildFileRow[];
 }
 
-export interface DepView {
-  pkg: string;
-  build_key: string;
-  /** waiting | done | failed | detached */
-  wait: string;
-  /** queued | building | succeeded | failed | cancelled */
-  build_state: string;
-  pkgbuild_job: number | null;
-  commit: string;
-  commit_ref: string;
-  config: string | null;
-}
-
-export interface ArtifactRef {
-  pkg: string;
-  build_key: string;
-  name: string;
-  url: string;
-  size: number;
-  sha256: string;
-}
-
 /** compass-ci's ss_wait_jobs value for a build: unknown until it ends, then its job health. */
 function waitStatus(b: BuildRow): string {
   if (b.state === 'succeeded') return 'success';
   if (b.state === 'queued' || b.state === 'building') return 'unknown';
-  const health = b.error ? (JSON.parse(b.error) as { health?: string }).health : undefined;
-  return health ?? (b.state === 'cancelled' ? 'cancel' : 'failed');
+  return b.error?.health ?? (b.state === 'cancelled' ? 'cancel' : 'failed');
 }
 
 /** Files of the builds a job may use: only builds that succeeded and that it was released on. */
@@ -51,50 +29,18 @@ export function usableArtifacts(deps: DepInfo[]): ArtifactRef[] {
   return out;
 }
 
-export interface TimelineEntry {
-  time: string;
-  event: string;
-  [detail: string]: unknown;
-}
+export const iso = (ms: number | null): string | null => (ms == null ? null : new Date(Number(ms)).toISOString());
 
-export interface JobDetail {
-  id: number;
-  suite: string;
-  job_stage: string;
-  job_health: string | null;
-  waiting: boolean;
-  testbox: string;
-  testbox_host: string | null;
-  result_root: string;
-  submit_time: string;
-  boot_time: string | null;
-  running_time: string | null;
-  finish_time: string | null;
-  deadline: string | null;
-  stats: Record<string, number> | null;
-  deps: DepView[];
-  ss_wait_jobs: Record<string, string>;
-  dep_failure: unknown;
-  initrds: string[];
-  kernel_uri: string | null;
-  modules_uri: string[] | null;
-  timeline?: TimelineEntry[];
-  [field: string]: unknown;
-}
-
-const iso = (ms: number | null) => (ms == null ? null : new Date(Number(ms)).toISOString());
-
-export const jobCgzPath = (id: number) => `/job_initrd_tmpfs/${id}/job.cgz`;
+export const jobCgzPath = (id: number): string => `/job_initrd_tmpfs/${id}/job.cgz`;
 
 export function timeline(events: EventRow[]): TimelineEntry[] {
-  return events.map((e) => ({ ...(e.detail ? (JSON.parse(e.detail) as object) : {}), time: iso(e.time)!, event: e.kind }));
+  return events.map((e) => ({ ...(e.detail ?? {}), time: iso(e.time)!, event: e.kind }));
 }
 
-export function jobDetail(row: JobRow, events?: EventRow[], deps: DepInfo[] = []): JobDetail {
-  const spec = JSON.parse(row.spec) as Record<string, unknown>;
-  const id = Number(row.id);
-  const view: JobDetail = {
-    ...spec,
+export function jobDetail(row: JobRow, events?: EventRow[], deps: DepInfo[] = []): Job {
+  const id = row.id;
+  const view: Job = {
+    ...row.spec,
     id,
     suite: row.suite,
     job_stage: row.stage,
@@ -108,19 +54,19 @@ export function jobDetail(row: JobRow, events?: EventRow[], deps: DepInfo[] = []
     running_time: iso(row.running_time),
     finish_time: iso(row.finish_time),
     deadline: iso(row.deadline),
-    stats: row.stats ? (JSON.parse(row.stats) as Record<string, number>) : null,
+    stats: row.stats,
     deps: deps.map((d) => ({
       pkg: d.dep.pkg,
       build_key: d.build.key,
       wait: d.dep.state,
       build_state: d.build.state,
-      pkgbuild_job: d.build.pkgbuild_job == null ? null : Number(d.build.pkgbuild_job),
-      commit: d.build.sha,
+      pkgbuild_job: d.build.pkgbuild_job,
+      commit: d.build.commit,
       commit_ref: d.build.commit_ref,
       config: d.build.config,
     })),
     ss_wait_jobs: {},
-    dep_failure: row.dep_failure ? JSON.parse(row.dep_failure) : null,
+    dep_failure: row.dep_failure,
     initrds: [jobCgzPath(id)],
     kernel_uri: null,
     modules_uri: null,

@@ -15,7 +15,7 @@ import { buildRoutes } from './routes/builds.ts';
 import { bootRoutes } from './routes/boot.ts';
 import { bisectRoutes } from './routes/bisects.ts';
 import { dashboardRoutes } from './routes/dashboard.ts';
-import { ErrorBody } from './schemas.ts';
+import { ErrorBody, TAGS } from './schemas.ts';
 
 export interface ServerHandle {
   app: FastifyInstance;
@@ -49,6 +49,7 @@ export async function buildServer(config: LabConfig, opts: BuildOptions = {}): P
   await app.register(swagger, {
     openapi: {
       info: { title: 'stacklab', version: '0.1.0', description: 'Test-lab scheduler: jobs, software-stack builds, testboxes, bisection' },
+      tags: [...TAGS],
     },
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });

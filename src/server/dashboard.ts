@@ -3,10 +3,10 @@
 // a browser must run. Pages refresh themselves while there is something to
 // watch. Every string from a job, a lab or git is escaped here, in `esc`,
 // and nowhere else builds markup from data.
-import type { JobDetail, TimelineEntry } from '../scheduler/views.ts';
-import type { BuildView } from '../scheduler/build-views.ts';
-import type { TestboxStatus } from '../scheduler/testboxes.ts';
-import type { BisectView } from '../scheduler/bisect/driver.ts';
+import type { Job, TimelineEntry } from '../api/contract.ts';
+import type { Build } from '../api/contract.ts';
+import type { Testbox } from '../api/contract.ts';
+import type { Bisect } from '../api/contract.ts';
 
 /** Markup that is already safe; anything else given to `html` is escaped. */
 export class Html {
@@ -77,10 +77,10 @@ function table(headers: string[], rows: Part[][], empty: string): Html {
 }
 
 export interface Overview {
-  testboxes: TestboxStatus[];
-  jobs: JobDetail[];
-  builds: BuildView[];
-  bisects: BisectView[];
+  testboxes: Testbox[];
+  jobs: Job[];
+  builds: Build[];
+  bisects: Bisect[];
   filter: { stage?: string | undefined; health?: string | undefined; suite?: string | undefined };
 }
 
@@ -155,7 +155,7 @@ function timelineTable(entries: TimelineEntry[]): Html {
 }
 
 /** One job: its fields, what it waits on or why its dependency failed, stats, timeline, files. */
-export function jobPage(j: JobDetail): string {
+export function jobPage(j: Job): string {
   const stats = Object.entries(j.stats ?? {});
   const labels = Object.entries((j.labels as Record<string, unknown> | undefined) ?? {});
   const depFailure = j.dep_failure as { pkg?: string; build_key?: string; pkgbuild_job?: number; health?: string; log?: string } | null;
@@ -189,7 +189,7 @@ ${timelineTable(j.timeline ?? [])}`;
 }
 
 /** One bisect: request, progress, the answer and the evidence for every commit probed. */
-export function bisectPage(b: BisectView): string {
+export function bisectPage(b: Bisect): string {
   const r = b.result;
   const commit = (sha: string | null | undefined) => (sha ? html`<code>${sha}</code> ${r?.commits[sha] ? html`<span>${r.commits[sha].subject}</span> <span class="muted">${r.commits[sha].author}</span>` : ''}` : '');
   const probes = new Map<string, number[]>();

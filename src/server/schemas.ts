@@ -1,45 +1,25 @@
-// Request and response schemas shared by the routes; they validate input,
-// shape output and make the OpenAPI document at /docs.
+// Route-level schemas the routes share (params, error answers), and the
+// OpenAPI tags the document at /docs groups routes by. The wire shapes
+// themselves are in api/contract.ts.
 import { Type } from 'typebox';
+import { ErrorBody, HOSTNAME_PATTERN } from '../api/contract.ts';
 
-export const ErrorBody = Type.Object(
-  { error: Type.String(), message: Type.String(), details: Type.Unknown() },
-  { $id: 'Error', description: 'Every 4xx and 5xx answer' },
-);
+export { ErrorBody } from '../api/contract.ts';
 
-export const IdParams = Type.Object({ id: Type.Integer({ minimum: 1 }) });
-export const HostParams = Type.Object({ host: Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$' }) });
+/** Ids the store can hold and SQL can compare: positive, below 2^53. */
+export const IdParams = Type.Object({ id: Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER }) });
+export const HostParams = Type.Object({ host: Type.String({ pattern: HOSTNAME_PATTERN }) });
 
-export const SubmitResults = Type.Array(Type.Object({ job_id: Type.Integer(), result_root: Type.String() }));
-
-export const JobDetailBody = Type.Object(
-  {
-    id: Type.Integer(),
-    suite: Type.String(),
-    job_stage: Type.String(),
-    job_health: Type.Union([Type.String(), Type.Null()]),
-    waiting: Type.Boolean(),
-    result_root: Type.String(),
-    stats: Type.Union([Type.Record(Type.String(), Type.Number()), Type.Null()]),
-    deps: Type.Array(Type.Unknown()),
-    ss_wait_jobs: Type.Record(Type.String(), Type.String()),
-    dep_failure: Type.Unknown(),
-    initrds: Type.Array(Type.String()),
-    kernel_uri: Type.Union([Type.String(), Type.Null()]),
-    timeline: Type.Optional(Type.Array(Type.Object({ time: Type.String(), event: Type.String() }, { additionalProperties: true }))),
-  },
-  { additionalProperties: true, description: 'A job: its submitted fields, lifecycle, results and timeline' },
-);
-
-export const TestboxRegistration = Type.Object({
-  hostname: Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$' }),
-  type: Type.Union([Type.Literal('dc'), Type.Literal('vm'), Type.Literal('hw')]),
-  arch: Type.String({ pattern: '^[A-Za-z0-9_]+$' }),
-  max_memory: Type.Number({ exclusiveMinimum: 0, description: 'GiB' }),
-  cpus: Type.Integer({ minimum: 1 }),
-  mac: Type.Optional(Type.String({ pattern: '^([0-9a-fA-F]{2}[:-]){5}[0-9a-fA-F]{2}$', description: 'vm/hw boxes that boot from /boot.ipxe?mac=' })),
-});
-
-export const Holder = Type.Object({ testbox: Type.String({ minLength: 1 }) });
-
+/** Every route that can fail for the caller's reasons answers these. */
 export const errorResponses = { 400: ErrorBody, 404: ErrorBody, 409: ErrorBody };
+
+/** OpenAPI tags: the user routes by resource, and the testbox protocol apart. */
+export const TAGS = [
+  { name: 'jobs', description: 'Submit, read, follow and cancel jobs' },
+  { name: 'builds', description: 'The build cache: one build per build key' },
+  { name: 'testboxes', description: 'The testboxes the scheduler knows and what they do' },
+  { name: 'bisects', description: 'Bisection in the lab' },
+  { name: 'boot', description: 'What testboxes boot and download: iPXE script, job.cgz, artifacts, result files' },
+  { name: 'testbox protocol', description: 'Testbox-internal: registration, heartbeats, the long-poll for work, stage reports, uploads and the close' },
+  { name: 'meta', description: 'Health, metrics and the job file schema' },
+] as const;

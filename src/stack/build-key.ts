@@ -8,9 +8,9 @@ export interface BuildInputs {
   pkg: string;
   fork: string;
   /** The upstream URL as the registry (or _upstream_url) gives it. */
-  url: string;
+  upstream_url: string;
   /** Full commit sha, never a ref name. */
-  sha: string;
+  commit: string;
   /** sha256 of the config file's content, or null without a config. */
   config_sha256: string | null;
   os: string;
@@ -34,7 +34,8 @@ export function canonicalJson(value: unknown): string {
 }
 
 export function buildKey(inputs: BuildInputs): string {
-  const { pkg, fork, url, sha, config_sha256, os, os_version, os_arch, recipe_sha256, params, salt } = inputs;
-  const doc = { v: 1, pkg, fork, url, sha: sha.toLowerCase(), config_sha256, os, os_version, os_arch, recipe_sha256, params, salt };
+  const { pkg, fork, upstream_url, commit, config_sha256, os, os_version, os_arch, recipe_sha256, params, salt } = inputs;
+  // Key format v1: these names are hashed, so they stay as they were when keys were first made.
+  const doc = { v: 1, pkg, fork, url: upstream_url, sha: commit.toLowerCase(), config_sha256, os, os_version, os_arch, recipe_sha256, params, salt };
   return createHash('sha256').update(canonicalJson(doc)).digest('hex');
 }

@@ -13,8 +13,8 @@ import { snapshotFile, snapshotTree } from './snapshot.ts';
 /** Everything the scheduler and the pkgbuild runner need to know of one build. */
 export interface BuildSpec extends BuildInputs {
   key: string;
-  /** The commit as the job wrote it (tag, branch, sha). */
-  commit: string;
+  /** The commit as the job wrote it (tag, branch, sha); `commit` is its full sha. */
+  commit_ref: string;
   /** Config name under configs/<pkg>/, or null. */
   config: string | null;
   recipe: string;
@@ -104,13 +104,13 @@ export async function resolvePackage(sc: StackContext, job: JobOs, pkg: string, 
       return undefined;
     }
   }
-  const commit = entry.commit ?? 'HEAD';
+  const commitRef = entry.commit ?? 'HEAD';
   let sha: string;
   try {
-    sha = await sc.git.resolve(url, commit);
+    sha = await sc.git.resolve(url, commitRef);
   } catch (err) {
     if (!(err instanceof UserError)) throw err;
-    issues.push({ path: at('commit'), message: err.code === 'unknown_ref' ? `unknown ref ${commit} of package ${pkg} (${url})` : err.message });
+    issues.push({ path: at('commit'), message: err.code === 'unknown_ref' ? `unknown ref ${commitRef} of package ${pkg} (${url})` : err.message });
     return undefined;
   }
   const params: Record<string, string> = {};
@@ -120,8 +120,8 @@ export async function resolvePackage(sc: StackContext, job: JobOs, pkg: string, 
   const inputs: BuildInputs = {
     pkg,
     fork,
-    url,
-    sha,
+    upstream_url: url,
+    commit: sha,
     config_sha256: configSha,
     os: job.os,
     os_version: job.os_version,
@@ -130,7 +130,7 @@ export async function resolvePackage(sc: StackContext, job: JobOs, pkg: string, 
     params,
     salt: policy.build_salt,
   };
-  return { ...inputs, key: buildKey(inputs), commit, config, recipe, testbox: entry.testbox ?? policy.build_testbox };
+  return { ...inputs, key: buildKey(inputs), commit_ref: commitRef, config, recipe, testbox: entry.testbox ?? policy.build_testbox };
 }
 
 /** All ss packages of a job, in name order. */

@@ -1,44 +1,90 @@
 // Queries over the build cache: builds (one row per key), their files, and
 // job_deps (who waits on what). Single-flight comes from the primary key:
-// a build is inserted with ON CONFLICT DO NOTHING and read back.
-import type { Insertable, Kysely, Selectable } from 'kysely';
-import type { BuildFilesTable, BuildsTable, Database, JobDepsTable } from './schema.ts';
-import type { Dialect } from './migrate.ts';
-import { forUpdate } from './dialect.ts';
+// a build is inserted with ON CONFLICT DO NOTHING and read back. Rows leave
+// here with their JSON columns parsed (BuildRow).
+import { sql, type Insertable, type Kysely, type Selectable } from 'kysely';
+import type { BuildFilesTable, BuildsTable, BuildState, Database, DepState, JobDepsTable } from './schema.ts';
+import type { Tx } from './dialect.ts';
+import type { DepFailure } from '../api/contract.ts';
 
 export type Db = Kysely<Database>;
-export type BuildRow = Selectable<BuildsTable>;
+
+export interface BuildRow extends Omit<Selectable<BuildsTable>, 'params' | 'error'> {
+  params: Record<string, string>;
+  error: DepFailure | null;
+}
+export interface NewBuild extends Omit<Insertable<BuildsTable>, 'params' | 'error'> {
+  params: Record<string, string>;
+}
 export type BuildFileRow = Selectable<BuildFilesTable>;
 export type DepRow = Selectable<JobDepsTable>;
 
+function decodeBuild(r: Selectable<BuildsTable>): BuildRow {
+  return {
+    ...r,
+    pkgbuild_job: r.pkgbuild_job == null ? null : Number(r.pkgbuild_job),
+    params: JSON.parse(r.params) as Record<string, string>,
+    error: r.error == null ? null : (JSON.parse(r.error) as DepFailure),
+  };
+}
+
 /** Inserts the build unless its key exists; true if this call inserted it. */
-export async function insertBuildIfAbsent(db: Db, build: Insertable<BuildsTable>): Promise<boolean> {
-  const rows = await db.insertInto('builds').values(build).onConflict((oc) => oc.column('key').doNothing()).returning('key').execute();
+export async function insertBuildIfAbsent(db: Db, build: NewBuild): Promise<boolean> {
+  const rows = await db
+    .insertInto('builds')
+    .values({ ...build, params: JSON.stringify(build.params) })
+    .onConflict((oc) => oc.column('key').doNothing())
+    .returning('key')
+    .execute();
   return rows.length === 1;
 }
 
 export async function getBuild(db: Db, key: string): Promise<BuildRow | undefined> {
-  return db.selectFrom('builds').selectAll().where('key', '=', key).executeTakeFirst();
+  const r = await db.selectFrom('builds').selectAll().where('key', '=', key).executeTakeFirst();
+  return r && decodeBuild(r);
+}
+
+/** The one build whose key starts with `prefix`, as users copy keys from paths (<sha>-<key12>). */
+export async function buildByPrefix(db: Db, prefix: string): Promise<BuildRow | undefined> {
+  const hits = await db.selectFrom('builds').selectAll().where('key', 'like', `${prefix}%`).limit(2).execute();
+  return hits.length === 1 ? decodeBuild(hits[0]!) : undefined;
+}
+
+export async function getBuilds(db: Db, keys: string[]): Promise<BuildRow[]> {
+  if (keys.length === 0) return [];
+  return (await db.selectFrom('builds').selectAll().where('key', 'in', keys).execute()).map(decodeBuild);
 }
 
 /**
- * The build, locked for the rest of the transaction on PostgreSQL: attaching
- * a waiter and ending the build serialise on this row, so a waiter is never
- * added to a build whose waiters were just released.
+ * The build, locked for the rest of the transaction: attaching a waiter and
+ * ending the build serialise on this row, so a waiter is never added to a
+ * build whose waiters were just released.
  */
-export async function getBuildForUpdate(db: Db, dialect: Dialect, key: string): Promise<BuildRow | undefined> {
-  return forUpdate(db.selectFrom('builds').selectAll().where('key', '=', key), dialect).executeTakeFirst();
+export async function getBuildForUpdate(t: Tx, key: string): Promise<BuildRow | undefined> {
+  const r = await t.dialect.forUpdate(t.db.selectFrom('builds').selectAll().where('key', '=', key)).executeTakeFirst();
+  return r && decodeBuild(r);
 }
 
-export async function listBuilds(db: Db, f: { state?: string | undefined; pkg?: string | undefined; limit?: number | undefined }): Promise<BuildRow[]> {
+export async function listBuilds(db: Db, f: { state?: BuildState | undefined; pkg?: string | undefined; limit?: number | undefined }): Promise<BuildRow[]> {
   let q = db.selectFrom('builds').selectAll();
   if (f.state) q = q.where('state', '=', f.state);
   if (f.pkg) q = q.where('pkg', '=', f.pkg);
-  return q.orderBy('created_at', 'desc').limit(f.limit ?? 100).execute();
+  return (await q.orderBy('created_at', 'desc').limit(f.limit ?? 100).execute()).map(decodeBuild);
+}
+
+/** Builds of a package that succeeded or failed: what a bisect may find in the cache. */
+export async function knownBuilds(db: Db, pkg: string): Promise<Pick<BuildRow, 'commit' | 'config' | 'params' | 'state' | 'created_at' | 'finished_at'>[]> {
+  const rows = await db
+    .selectFrom('builds')
+    .select(['commit', 'config', 'params', 'state', 'created_at', 'finished_at'])
+    .where('pkg', '=', pkg)
+    .where('state', 'in', ['succeeded', 'failed'])
+    .execute();
+  return rows.map((r) => ({ ...r, params: JSON.parse(r.params) as Record<string, string> }));
 }
 
 /** Puts a failed (past its memory) or cancelled build back in the queue; true if it did. */
-export async function requeueBuild(db: Db, key: string, fromStates: string[], now: number): Promise<boolean> {
+export async function requeueBuild(db: Db, key: string, fromStates: BuildState[], now: number): Promise<boolean> {
   const r = await db
     .updateTable('builds')
     .set({ state: 'queued', attempts: 0, error: null, created_at: now, started_at: null, finished_at: null, pkgbuild_job: null })
@@ -62,7 +108,7 @@ export async function markBuilding(db: Db, key: string, jobId: number, now: numb
 }
 
 /** Ends a build that is queued or building; false if it already ended. */
-export async function endBuild(db: Db, key: string, state: 'succeeded' | 'failed' | 'cancelled', now: number, error?: unknown): Promise<boolean> {
+export async function endBuild(db: Db, key: string, state: 'succeeded' | 'failed' | 'cancelled', now: number, error?: DepFailure): Promise<boolean> {
   const r = await db
     .updateTable('builds')
     .set({ state, finished_at: now, error: error === undefined ? null : JSON.stringify(error) })
@@ -135,8 +181,35 @@ export async function releaseWaiters(db: Db, key: string): Promise<number[]> {
   return ready.map((r) => Number(r.id));
 }
 
+/**
+ * A build failed for good: every job still waiting on it in submit is
+ * finished dependency_failed with the failure and its timeline entry, and
+ * the waits are marked failed. Three statements, however many waiters.
+ */
+export async function failWaiters(db: Db, key: string, now: number, failure: DepFailure): Promise<void> {
+  const waiting = db.selectFrom('job_deps').select('job_id').where('build_key', '=', key).where('state', '=', 'waiting');
+  await db
+    .insertInto('events')
+    .columns(['job_id', 'time', 'kind', 'detail'])
+    .expression(
+      db
+        .selectFrom('jobs')
+        .select(['id', sql<number>`${now}`.as('time'), sql<string>`'finish'`.as('kind'), sql<string>`${JSON.stringify({ health: 'dependency_failed', dep_failure: failure })}`.as('detail')])
+        .where('id', 'in', waiting)
+        .where('stage', '=', 'submit'),
+    )
+    .execute();
+  await db
+    .updateTable('jobs')
+    .set({ stage: 'finish', health: 'dependency_failed', finish_time: now, deadline: null, dep_failure: JSON.stringify(failure) })
+    .where('id', 'in', waiting)
+    .where('stage', '=', 'submit')
+    .execute();
+  await db.updateTable('job_deps').set({ state: 'failed' }).where('build_key', '=', key).where('state', '=', 'waiting').execute();
+}
+
 /** Marks a job's remaining waits; returns the builds it was still waiting on. */
-export async function detachJob(db: Db, jobId: number, state: 'detached' | 'failed'): Promise<string[]> {
+export async function detachJob(db: Db, jobId: number, state: Extract<DepState, 'detached' | 'failed'>): Promise<string[]> {
   const rows = await db.selectFrom('job_deps').select('build_key').where('job_id', '=', jobId).where('state', '=', 'waiting').execute();
   if (rows.length > 0) await db.updateTable('job_deps').set({ state }).where('job_id', '=', jobId).where('state', '=', 'waiting').execute();
   return rows.map((r) => r.build_key);
@@ -146,4 +219,10 @@ export async function detachJob(db: Db, jobId: number, state: 'detached' | 'fail
 export async function dependentsOf(db: Db, key: string, limit = 100): Promise<DepRow[]> {
   const rows = await db.selectFrom('job_deps').selectAll().where('build_key', '=', key).orderBy('job_id', 'desc').limit(limit).execute();
   return rows.map((r) => ({ ...r, job_id: Number(r.job_id) }));
+}
+
+/** The pkgbuild jobs (attempts) of a build, oldest first. */
+export async function pkgbuildJobsOf(db: Db, key: string): Promise<{ id: number; stage: Selectable<Database['jobs']>['stage']; health: Selectable<Database['jobs']>['health'] }[]> {
+  const jobs = await db.selectFrom('jobs').select(['id', 'stage', 'health']).where('build_key', '=', key).orderBy('id').execute();
+  return jobs.map((j) => ({ id: Number(j.id), stage: j.stage, health: j.health }));
 }

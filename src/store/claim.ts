@@ -1,23 +1,13 @@
-// The claim: hand the best dispatchable job to a testbox, inside the
-// caller's transaction. The order is model/match.ts's (priority, then the
-// account with fewer jobs on testboxes, then the oldest job); the claim test
-// holds both dialects to it.
-//
-// On PostgreSQL the claim is one call of the stacklab_claim function
-// (migrations/postgres/003): the box's lock, each account's best job (one
-// index seek per account), `FOR UPDATE SKIP LOCKED` on them in preference
-// order — so servers claiming at once take different jobs without waiting
-// on each other — the hand-over, its timeline entry and the NOTIFY, in one
-// round trip. On SQLite the transaction is the only writer and the same
-// steps are plain queries, the choice made by the reference function itself.
-import { sql } from 'kysely';
+// The claim's queries for an engine whose transactions are serialised
+// (SQLite, dialects/sqlite.ts): the box with the memory its jobs take, and
+// the hand-over of the best dispatchable job, inside the caller's
+// transaction. The rule they follow is model/match.ts — the one place the
+// dispatch order is defined; this file and PostgreSQL's stacklab_claim
+// (migrations/003) implement it in SQL, and the claim test holds both to it.
 import { ACTIVE_STAGES } from '../model/lifecycle.ts';
 import { pickAmongAccounts } from '../model/match.ts';
-import type { Dialect } from './migrate.ts';
-import type { Db, JobRow } from './jobs.ts';
-import type { Store } from './db.ts';
+import { decodeJob, type Db, type JobRow } from './jobs.ts';
 import { markBuilding } from './builds.ts';
-import { jobChannel } from './notify.ts';
 
 export interface BoxState {
   hostname: string;
@@ -28,14 +18,8 @@ export interface BoxState {
   used: number;
 }
 
-/**
- * The testbox with the memory its jobs take. On PostgreSQL it first takes a
- * transaction lock on the box (an advisory lock: no row is written), so two
- * servers claiming for one box run one after the other, the second seeing
- * the first's job in the memory it counts.
- */
-export async function boxState(db: Db, dialect: Dialect, hostname: string): Promise<BoxState | undefined> {
-  if (dialect === 'postgres') await sql`SELECT pg_advisory_xact_lock(${BOX_LOCK}, hashtext(${hostname}))`.execute(db);
+/** The testbox with the memory its jobs take. */
+export async function boxState(db: Db, hostname: string): Promise<BoxState | undefined> {
   const row = await db
     .selectFrom('testboxes as t')
     .select(['t.hostname', 't.type', 't.arch', 't.max_memory'])
@@ -52,7 +36,8 @@ export async function boxState(db: Db, dialect: Dialect, hostname: string): Prom
   return row ? { ...row, used: Number(row.used ?? 0) } : undefined;
 }
 
-const BOX_LOCK = 7_246_312;
+/** The advisory lock PostgreSQL's claim takes per box (migrations/003), so two servers claiming for one box run one after the other. */
+export const BOX_LOCK = 7_246_312;
 
 export interface Claim {
   box: BoxState;
@@ -60,7 +45,7 @@ export interface Claim {
   deadline: number;
 }
 
-/** SQLite: claims the box's best job and records the 'boot' event, inside the caller's transaction. */
+/** Claims the box's best job and records the 'boot' event, inside the caller's (serialised) transaction. */
 export async function claimNext(db: Db, c: Claim): Promise<JobRow | undefined> {
   const free = c.box.max_memory - c.box.used;
   if (free <= 0) return undefined;
@@ -103,31 +88,8 @@ export async function claimNext(db: Db, c: Claim): Promise<JobRow | undefined> {
     .where('deps_pending', '=', 0)
     .returningAll()
     .executeTakeFirst();
-  if (row) {
-    await db.insertInto('events').values({ job_id: chosen.id, time: c.now, kind: 'boot', detail }).execute();
-    if (row.build_key) await markBuilding(db, row.build_key, chosen.id, c.now);
-  }
-  return row;
-}
-
-/**
- * Hands the testbox its best job, records the 'boot' event, marks a
- * pkgbuild job's build as building and wakes the job's followers:
- * undefined if there is nothing for the box.
- */
-export async function claim(store: Store, hostname: string, now: number, deadline: number): Promise<JobRow | undefined> {
-  if (store.dialect === 'postgres') {
-    const { rows } = await sql<JobRow>`SELECT * FROM stacklab_claim(${hostname}, ${now}, ${deadline}, ${store.origin})`.execute(store.db);
-    const row = rows[0];
-    if (!row) return undefined;
-    store.notifier.emit(jobChannel(Number(row.id)));
-    return { ...row, id: Number(row.id) };
-  }
-  return store.tx(async (t) => {
-    const box = await boxState(t.db, 'sqlite', hostname);
-    if (!box) return undefined;
-    const row = await claimNext(t.db, { box, now, deadline });
-    if (row) t.notify(jobChannel(Number(row.id)));
-    return row;
-  });
+  if (!row) return undefined;
+  await db.insertInto('events').values({ job_id: chosen.id, time: c.now, kind: 'boot', detail }).execute();
+  if (row.build_key) await markBuilding(db, row.build_key, chosen.id, c.now);
+  return decodeJob(row);
 }

@@ -1,27 +1,19 @@
-// Opens the store: SQLite (the embedded default, a file) or PostgreSQL (a
-// postgres:// URL), migrated and ready. Everything dialect-specific about
-// opening, transactions and cross-process signals lives here.
+// The store: SQLite (the embedded default, a file) or PostgreSQL (a
+// postgres:// URL), migrated and ready, with transactions whose signals fire
+// at commit. What the two engines do differently is the Dialect's business
+// (dialect.ts, dialects/); this class is written once over it.
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { Kysely, PostgresDialect, sql, type Transaction } from 'kysely';
-import pg from 'pg';
-import type { DatabaseSync } from 'node:sqlite';
+import type { Kysely } from 'kysely';
 import type { Database } from './schema.ts';
-import { openSqlite } from './sqlite.ts';
-import { migrate, type Dialect } from './migrate.ts';
+import { MAX_MESSAGE_BYTES, type ClaimHost, type Dialect, type Tx } from './dialect.ts';
+import { SqliteStore } from './dialects/sqlite.ts';
+import { PostgresStore } from './dialects/postgres.ts';
 import { Notifier } from './notify.ts';
-import { isRetryable } from './dialect.ts';
+import type { JobRow } from './jobs.ts';
 
-export type { Dialect } from './migrate.ts';
-
-/** A transaction, with signals sent only if (and when) it commits. */
-export interface Tx {
-  db: Transaction<Database>;
-  notify(channel: string, payload?: string): void;
-  /** Runs fn after the commit (metrics, logs); never if the transaction rolls back. */
-  after(fn: () => void): void;
-}
+export type { Tx } from './dialect.ts';
 
 export interface StoreOptions {
   /** PostgreSQL pool size (default 10). */
@@ -30,79 +22,75 @@ export interface StoreOptions {
   statementTimeout?: number | undefined;
 }
 
-const PG_CHANNEL = 'stacklab';
+type Signal = [channel: string, payload: string];
 
-export class Store {
+export class Store implements ClaimHost {
   readonly dialect: Dialect;
   readonly db: Kysely<Database>;
   readonly notifier = new Notifier();
-  /** This process's mark on the NOTIFYs it sends, so its own listener skips them. */
+  /** This process's mark on the signals it sends, so its own listener skips them. */
   readonly origin = randomUUID();
-  #listener: pg.Client | undefined;
-  #beforeClose: (() => Promise<void>) | undefined;
   #closed = false;
 
-  private constructor(dialect: Dialect, db: Kysely<Database>) {
+  private constructor(dialect: Dialect) {
     this.dialect = dialect;
-    this.db = db;
+    this.db = dialect.db;
   }
 
   static async open(url: string, opts: StoreOptions = {}): Promise<Store> {
-    if (/^postgres(ql)?:\/\//.test(url)) {
-      const pool = new pg.Pool({
-        connectionString: url,
-        max: opts.poolSize ?? 10,
-        types: pgTypes,
-        statement_timeout: opts.statementTimeout ?? 30_000,
-        connectionTimeoutMillis: 10_000,
-        application_name: 'stacklab',
-      });
-      // An idle connection that PostgreSQL closes (a restart, an administrator) is
-      // dropped from the pool and replaced on next use; without a listener the
-      // pool would throw it as an uncaught error and take the server down.
-      pool.on('error', () => {});
-      const store = new Store('postgres', new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }));
-      await migrate(store.db, 'postgres');
-      await store.#listen(url);
-      return store;
+    let dialect: Dialect;
+    if (/^postgres(ql)?:\/\//.test(url)) dialect = new PostgresStore(url, opts);
+    else {
+      const file = url.replace(/^sqlite:(\/\/)?/, '');
+      if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
+      dialect = new SqliteStore(file);
     }
-    const file = url.replace(/^sqlite:(\/\/)?/, '');
-    if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
-    const { dialect, raw, stop } = openSqlite(file);
-    const store = new Store('sqlite', new Kysely<Database>({ dialect }));
-    store.#beforeClose = stop;
-    await migrate(store.db, 'sqlite', raw as DatabaseSync);
+    const store = new Store(dialect);
+    try {
+      await dialect.migrate();
+      await dialect.subscribe(
+        (message) => store.#receive(message),
+        () => store.notifier.emitAll(),
+      );
+    } catch (err) {
+      await dialect.close().catch(() => {});
+      throw err;
+    }
     return store;
   }
 
+  /** 'sqlite' or 'postgres'. */
+  get engine(): string {
+    return this.dialect.engine;
+  }
+
   /**
-   * Runs fn in one transaction; its notifications fire after the commit. On
-   * PostgreSQL a transaction chosen as a deadlock or serialisation victim is
-   * run again from the start (fn must have no effects outside the database).
+   * Runs fn in one transaction; its notifications fire after the commit, in
+   * this process and (PostgreSQL) in every other server. A transaction the
+   * engine picks as a deadlock or serialisation victim is run again from the
+   * start (fn must have no effects outside the database).
    */
   async tx<T>(fn: (t: Tx) => Promise<T>): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       try {
         return await this.#txOnce(fn);
       } catch (err) {
-        if (!isRetryable(err) || attempt >= 5) throw err;
+        if (!this.dialect.isRetryable(err) || attempt >= 5) throw err;
         await new Promise((r) => setTimeout(r, Math.random() * 10 * attempt));
       }
     }
   }
 
   async #txOnce<T>(fn: (t: Tx) => Promise<T>): Promise<T> {
-    const pending: [string, string][] = [];
+    const pending: Signal[] = [];
     const afters: (() => void)[] = [];
+    const dialect = this.dialect;
     const result = await this.db.transaction().execute(async (trx) => {
       pending.length = 0;
       afters.length = 0;
-      const value = await fn({ db: trx, notify: (channel, payload = '') => pending.push([channel, payload]), after: (f) => afters.push(f) });
-      if (this.dialect === 'postgres' && pending.length > 0) {
-        // Delivered by PostgreSQL on commit to every listening server.
-        const message = JSON.stringify({ o: this.origin, n: pending });
-        await sql`SELECT pg_notify(${PG_CHANNEL}, ${message})`.execute(trx);
-      }
+      const value = await fn({ db: trx, dialect, notify: (channel, payload = '') => pending.push([channel, payload]), after: (f) => afters.push(f) });
+      // Delivered on commit to every listening server; as many messages as the engine's size limit needs.
+      if (!dialect.singleServer) for (const message of messages(this.origin, pending)) await dialect.publish(trx, message);
       return value;
     });
     for (const [channel, payload] of pending) this.notifier.emit(channel, payload);
@@ -110,76 +98,54 @@ export class Store {
     return result;
   }
 
-  /**
-   * Runs fn only if no other server runs the same named task now (a
-   * PostgreSQL advisory lock); returns false if skipped. One process per
-   * SQLite file, so there it always runs.
-   */
-  async exclusive(lockId: number, fn: () => Promise<void>): Promise<boolean> {
-    if (this.dialect !== 'postgres') {
-      await fn();
-      return true;
-    }
-    return this.db.connection().execute(async (conn) => {
-      const { rows } = await sql<{ ok: boolean }>`SELECT pg_try_advisory_lock(${lockId}) AS ok`.execute(conn);
-      if (!rows[0]?.ok) return false;
-      try {
-        await fn();
-      } finally {
-        await sql`SELECT pg_advisory_unlock(${lockId})`.execute(conn);
-      }
-      return true;
-    });
+  emitLocal(channel: string): void {
+    this.notifier.emit(channel);
   }
 
-  /**
-   * One connection LISTENs for the other servers' signals. If it drops, it is
-   * re-established with backoff, and every channel's waiters are woken (they
-   * may have missed a signal meanwhile; the database stays the truth).
-   */
-  async #listen(url: string, attempt = 0): Promise<void> {
-    const client = new pg.Client({ connectionString: url });
-    const retry = () => {
-      if (this.#closed || this.#listener !== client) return;
-      this.#listener = undefined;
-      client.end().catch(() => {});
-      setTimeout(() => void this.#listen(url, attempt + 1).catch(() => {}), Math.min(5000, 100 * 2 ** attempt)).unref();
-    };
-    client.on('notification', (msg) => {
-      if (msg.channel !== PG_CHANNEL || !msg.payload) return;
-      const { o, n } = JSON.parse(msg.payload) as { o: string; n: [string, string][] };
-      if (o === this.origin) return; // already emitted locally at commit
-      for (const [channel, payload] of n) this.notifier.emit(channel, payload);
-    });
-    client.on('error', retry);
-    client.on('end', retry);
-    this.#listener = client;
+  #receive(message: string): void {
+    let parsed: { o?: string; n?: Signal[] };
     try {
-      await client.connect();
-      await client.query(`LISTEN ${PG_CHANNEL}`);
-    } catch (err) {
-      if (attempt === 0) throw err;
-      retry();
-      return;
+      parsed = JSON.parse(message) as typeof parsed;
+    } catch {
+      return; // not one of ours
     }
-    if (attempt > 0) this.notifier.emitAll();
+    if (parsed.o === this.origin || !Array.isArray(parsed.n)) return; // ours were emitted locally at commit
+    for (const [channel, payload] of parsed.n) this.notifier.emit(String(channel), String(payload ?? ''));
+  }
+
+  /** Runs fn only if no other server runs the same named task now; false if skipped. */
+  exclusive(lockId: number, fn: () => Promise<void>): Promise<boolean> {
+    return this.dialect.exclusive(lockId, fn);
+  }
+
+  /** Hands the testbox its best job and wakes the job's followers; undefined if there is nothing for it. */
+  claim(hostname: string, now: number, deadline: number): Promise<JobRow | undefined> {
+    return this.dialect.claim(this, hostname, now, deadline);
   }
 
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    const listener = this.#listener;
-    this.#listener = undefined;
-    await listener?.end().catch(() => {});
-    await this.#beforeClose?.();
-    await this.db.destroy();
+    await this.dialect.close();
   }
 }
 
-// BIGINT columns hold epoch ms and ids, all well inside 2^53: read them as numbers.
-const pgTypes = {
-  getTypeParser(oid: number, format?: string) {
-    if (oid === 20) return (v: string) => Number(v);
-    return pg.types.getTypeParser(oid, format as 'text');
-  },
-} as pg.CustomTypesConfig;
+/** The signals as messages `{o: origin, n: [[channel, payload]…]}`, none over the engine's limit. */
+export function messages(origin: string, signals: Signal[]): string[] {
+  const out: string[] = [];
+  let batch: Signal[] = [];
+  let size = 0;
+  const envelope = Buffer.byteLength(JSON.stringify({ o: origin, n: [] }));
+  for (const s of signals) {
+    const len = Buffer.byteLength(JSON.stringify(s)) + 1;
+    if (batch.length > 0 && envelope + size + len > MAX_MESSAGE_BYTES) {
+      out.push(JSON.stringify({ o: origin, n: batch }));
+      batch = [];
+      size = 0;
+    }
+    batch.push(s);
+    size += len;
+  }
+  if (batch.length > 0) out.push(JSON.stringify({ o: origin, n: batch }));
+  return out;
+}

@@ -2,7 +2,9 @@
 import type { Kysely, Selectable } from 'kysely';
 import type { Database, EventsTable } from './schema.ts';
 
-export type EventRow = Selectable<EventsTable>;
+export interface EventRow extends Omit<Selectable<EventsTable>, 'detail'> {
+  detail: Record<string, unknown> | null;
+}
 
 export async function addEvent(db: Kysely<Database>, jobId: number, kind: string, time: number, detail?: unknown): Promise<void> {
   await db
@@ -27,5 +29,5 @@ export async function addEvents(db: Kysely<Database>, jobId: number, time: numbe
 
 export async function listEvents(db: Kysely<Database>, jobId: number, afterId = 0): Promise<EventRow[]> {
   const rows = await db.selectFrom('events').selectAll().where('job_id', '=', jobId).where('id', '>', afterId).orderBy('id').execute();
-  return rows.map((r) => ({ ...r, id: Number(r.id), job_id: Number(r.job_id) }));
+  return rows.map((r) => ({ ...r, id: Number(r.id), job_id: Number(r.job_id), detail: r.detail == null ? null : (JSON.parse(r.detail) as Record<string, unknown>) }));
 }

@@ -1,17 +1,43 @@
-// Queries over the jobs table: insert, read, list, the claim, stage moves and
-// finish. Every state-changing update is guarded by the stage it expects, so a
-// late or duplicate report changes nothing.
+// Queries over the jobs table: insert, read, list, stage moves and finish.
+// Every state-changing update is guarded by the stage it expects, so a late
+// or duplicate report changes nothing. Rows leave here with their JSON
+// columns parsed (JobRow).
 import type { Insertable, Kysely, Selectable } from 'kysely';
-import type { Database, JobsTable } from './schema.ts';
-import type { Dialect } from './migrate.ts';
+import type { Database, JobsTable, Stage, Health } from './schema.ts';
+import type { Tx } from './dialect.ts';
 import { ACTIVE_STAGES } from '../model/lifecycle.ts';
+import type { ResolvedJob } from '../model/job.ts';
+import type { DepFailure, Stats } from '../api/contract.ts';
 
 export type Db = Kysely<Database>;
-export type JobRow = Selectable<JobsTable>;
-export type NewJob = Insertable<JobsTable>;
+
+/** A job row as the scheduler sees it: ids as numbers, JSON parsed. */
+export interface JobRow extends Omit<Selectable<JobsTable>, 'spec' | 'stats' | 'dep_failure'> {
+  spec: ResolvedJob;
+  stats: Stats | null;
+  dep_failure: DepFailure | null;
+}
+
+export interface NewJob extends Omit<Insertable<JobsTable>, 'spec' | 'stats' | 'dep_failure'> {
+  spec: ResolvedJob;
+}
+
+export function decodeJob(r: Selectable<JobsTable>): JobRow {
+  return {
+    ...r,
+    id: Number(r.id),
+    spec: JSON.parse(r.spec) as ResolvedJob,
+    stats: r.stats == null ? null : (JSON.parse(r.stats) as Stats),
+    dep_failure: r.dep_failure == null ? null : (JSON.parse(r.dep_failure) as DepFailure),
+  };
+}
 
 export async function insertJob(db: Db, job: NewJob): Promise<number> {
-  const row = await db.insertInto('jobs').values(job).returning('id').executeTakeFirstOrThrow();
+  const row = await db
+    .insertInto('jobs')
+    .values({ ...job, spec: JSON.stringify(job.spec) })
+    .returning('id')
+    .executeTakeFirstOrThrow();
   return Number(row.id);
 }
 
@@ -20,9 +46,9 @@ export async function setResultRoot(db: Db, id: number, resultRoot: string): Pro
 }
 
 /** Locks jobs in id order, so two transactions touching the same jobs never deadlock. */
-export async function lockJobs(db: Db, dialect: Dialect, ids: number[]): Promise<void> {
-  if (dialect !== 'postgres' || ids.length === 0) return;
-  await db.selectFrom('jobs').select('id').where('id', 'in', ids).orderBy('id').forUpdate().execute();
+export async function lockJobs(t: Tx, ids: number[]): Promise<void> {
+  if (ids.length === 0) return;
+  await t.dialect.forUpdate(t.db.selectFrom('jobs').select('id').where('id', 'in', ids).orderBy('id')).execute();
 }
 
 /** The two things known only after a job's insert: its result root (it holds the id) and how many builds it waits on. */
@@ -31,12 +57,13 @@ export async function setRootAndPending(db: Db, id: number, resultRoot: string, 
 }
 
 export async function getJob(db: Db, id: number): Promise<JobRow | undefined> {
-  return db.selectFrom('jobs').selectAll().where('id', '=', id).executeTakeFirst();
+  const r = await db.selectFrom('jobs').selectAll().where('id', '=', id).executeTakeFirst();
+  return r && decodeJob(r);
 }
 
 export interface JobFilter {
-  stage?: string | undefined;
-  health?: string | undefined;
+  stage?: Stage | undefined;
+  health?: Health | undefined;
   suite?: string | undefined;
   account?: string | undefined;
   /** Only ids below this (paging backwards from the newest). */
@@ -51,7 +78,7 @@ export async function listJobs(db: Db, f: JobFilter): Promise<JobRow[]> {
   if (f.suite) q = q.where('suite', '=', f.suite);
   if (f.account) q = q.where('account', '=', f.account);
   if (f.before) q = q.where('id', '<', f.before);
-  return q.orderBy('id', 'desc').limit(f.limit ?? 100).execute();
+  return (await q.orderBy('id', 'desc').limit(f.limit ?? 100).execute()).map(decodeJob);
 }
 
 export async function countByStage(db: Db): Promise<Record<string, number>> {
@@ -64,8 +91,8 @@ export async function moveStage(
   db: Db,
   id: number,
   hostname: string,
-  from: readonly string[],
-  to: string,
+  from: readonly Stage[],
+  to: Stage,
   now: number,
   deadline: number | null,
 ): Promise<boolean> {
@@ -80,12 +107,12 @@ export async function moveStage(
 }
 
 export interface FinishFields {
-  health: string;
+  health: Health;
   now: number;
-  stats?: Record<string, number> | null;
-  depFailure?: unknown;
+  stats?: Stats | null;
+  depFailure?: DepFailure;
   /** Only finish the job if it is in one of these stages. */
-  from?: readonly string[];
+  from?: readonly Stage[];
 }
 
 /** Finishes a job not yet finished; false if it already was (or was not in `from`). */
@@ -109,10 +136,15 @@ export async function finishJob(db: Db, id: number, f: FinishFields): Promise<bo
 
 /** Jobs whose stage deadline has passed. */
 export async function expiredJobs(db: Db, now: number, limit = 500): Promise<JobRow[]> {
-  return db.selectFrom('jobs').selectAll().where('deadline', '<', now).where('stage', '!=', 'finish').orderBy('deadline').limit(limit).execute();
+  return (await db.selectFrom('jobs').selectAll().where('deadline', '<', now).where('stage', '!=', 'finish').orderBy('deadline').limit(limit).execute()).map(decodeJob);
 }
 
 /** Jobs a testbox holds now. */
 export async function jobsOnTestbox(db: Db, hostname: string): Promise<JobRow[]> {
-  return db.selectFrom('jobs').selectAll().where('assigned', '=', hostname).where('stage', 'in', ACTIVE_STAGES).execute();
+  return (await db.selectFrom('jobs').selectAll().where('assigned', '=', hostname).where('stage', 'in', ACTIVE_STAGES).execute()).map(decodeJob);
+}
+
+/** The ids of the jobs a testbox holds now (no row bodies: heartbeats ask this often). */
+export async function jobIdsOnTestbox(db: Db, hostname: string): Promise<number[]> {
+  return (await db.selectFrom('jobs').select('id').where('assigned', '=', hostname).where('stage', 'in', ACTIVE_STAGES).execute()).map((r) => Number(r.id));
 }

@@ -1,74 +1,42 @@
-// Numbered, append-only SQL migrations, one directory per dialect
-// (migrations/<dialect>/NNN_name.sql). Each file runs in its own transaction;
-// on PostgreSQL an advisory lock keeps two servers starting together from
-// applying the same file twice.
+// Numbered, append-only SQL migrations (migrations/NNN_name.sql), each
+// table written once for both engines: the type tokens {{id}}, {{bigint}}
+// and {{real}} become each engine's types at load. A file whose first line
+// is `-- engine: <name>` runs only on that engine; elsewhere its version is
+// recorded and nothing runs (the numbers stay the same everywhere). The
+// engines apply them (dialects/*.ts), each file in its own transaction.
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { sql, type Kysely } from 'kysely';
-import type { DatabaseSync } from 'node:sqlite';
-import type { Database } from './schema.ts';
 
-export type Dialect = 'sqlite' | 'postgres';
+export type Engine = 'sqlite' | 'postgres';
 
 const MIGRATIONS_DIR = join(import.meta.dirname, 'migrations');
-const LOCK_ID = 7_246_310;
+
+const TYPES: Record<Engine, Record<string, string>> = {
+  sqlite: { id: 'INTEGER PRIMARY KEY AUTOINCREMENT', bigint: 'INTEGER', real: 'REAL' },
+  postgres: { id: 'BIGSERIAL PRIMARY KEY', bigint: 'BIGINT', real: 'DOUBLE PRECISION' },
+};
 
 export interface Migration {
   version: number;
   name: string;
-  sql: string;
+  /** The statements for this engine; null when the file is for another engine. */
+  sql: string | null;
 }
 
-export function listMigrations(dialect: Dialect): Migration[] {
-  const dir = join(MIGRATIONS_DIR, dialect);
-  return readdirSync(dir)
+/** The migration file's text with its type tokens filled in for one engine. */
+export function renderMigration(text: string, engine: Engine): string | null {
+  const only = /^-- engine: ([a-z]+)\s*$/m.exec(text.split('\n', 1)[0] ?? '')?.[1];
+  if (only !== undefined && only !== engine) return null;
+  return text.replace(/\{\{(\w+)\}\}/g, (token, name: string) => {
+    const t = TYPES[engine][name];
+    if (t === undefined) throw new Error(`unknown type token ${token} in a migration`);
+    return t;
+  });
+}
+
+export function listMigrations(engine: Engine): Migration[] {
+  return readdirSync(MIGRATIONS_DIR)
     .filter((f) => /^\d{3}_[a-z0-9_]+\.sql$/.test(f))
     .sort()
-    .map((f) => ({ version: Number(f.slice(0, 3)), name: f.slice(4, -4), sql: readFileSync(join(dir, f), 'utf8') }));
-}
-
-const CREATE_TABLE = `CREATE TABLE IF NOT EXISTS schema_migrations (
-  version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)`;
-
-/** Applies the migrations not yet applied; returns the versions it applied. */
-export async function migrate(db: Kysely<Database>, dialect: Dialect, raw?: DatabaseSync): Promise<number[]> {
-  const applied: number[] = [];
-  if (dialect === 'sqlite') {
-    if (!raw) throw new Error('sqlite migrations need the raw handle');
-    raw.exec(CREATE_TABLE);
-    const done = new Set((raw.prepare('SELECT version FROM schema_migrations').all() as { version: number }[]).map((r) => r.version));
-    for (const m of listMigrations(dialect)) {
-      if (done.has(m.version)) continue;
-      raw.exec('BEGIN IMMEDIATE');
-      try {
-        raw.exec(m.sql);
-        raw.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(m.version, m.name, Date.now());
-        raw.exec('COMMIT');
-      } catch (err) {
-        raw.exec('ROLLBACK');
-        throw new Error(`migration ${m.version}_${m.name} failed: ${(err as Error).message}`, { cause: err });
-      }
-      applied.push(m.version);
-    }
-    return applied;
-  }
-  await db.connection().execute(async (conn) => {
-    await sql`SELECT pg_advisory_lock(${LOCK_ID})`.execute(conn);
-    try {
-      await sql.raw(CREATE_TABLE).execute(conn);
-      const rows = await conn.selectFrom('schema_migrations').select('version').execute();
-      const done = new Set(rows.map((r) => Number(r.version)));
-      for (const m of listMigrations(dialect)) {
-        if (done.has(m.version)) continue;
-        await conn.transaction().execute(async (trx) => {
-          await sql.raw(m.sql).execute(trx);
-          await trx.insertInto('schema_migrations').values({ version: m.version, name: m.name, applied_at: Date.now() }).execute();
-        });
-        applied.push(m.version);
-      }
-    } finally {
-      await sql`SELECT pg_advisory_unlock(${LOCK_ID})`.execute(conn);
-    }
-  });
-  return applied;
+    .map((f) => ({ version: Number(f.slice(0, 3)), name: f.slice(4, -4), sql: renderMigration(readFileSync(join(MIGRATIONS_DIR, f), 'utf8'), engine) }));
 }

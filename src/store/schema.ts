@@ -1,6 +1,16 @@
-// The database schema as Kysely types: a misspelt column fails to compile.
-// Mirrors migrations/<dialect>/*.sql; times are epoch ms, JSON is TEXT.
-import type { Generated } from 'kysely';
+// The database schema as Kysely types: a misspelt column fails to compile,
+// and a stage, health or state outside its set does too. The DDL is
+// migrations/NNN_*.sql (written once for both engines). Times are epoch ms.
+// JSON columns are TEXT here; the query modules parse them, so everything
+// above store/ sees typed objects (see JobRow, BuildRow, BisectRow).
+import type { ColumnType, Generated } from 'kysely';
+import type { Health, Stage } from '../model/lifecycle.ts';
+import type { BisectStateName, BuildState, DepState } from '../api/contract.ts';
+
+export type { BisectStateName, BuildState, DepState, Health, Stage };
+
+/** A JSON document stored as TEXT: written with JSON.stringify, read and parsed by the query module. */
+export type JsonText = ColumnType<string, string, string>;
 
 export interface JobsTable {
   id: Generated<number>;
@@ -14,8 +24,8 @@ export interface JobsTable {
   memory_minimum: number;
   priority: number;
   runtime: number;
-  stage: string;
-  health: string | null;
+  stage: Stage;
+  health: Health | null;
   deps_pending: number;
   assigned: string | null;
   deadline: number | null;
@@ -24,9 +34,12 @@ export interface JobsTable {
   running_time: number | null;
   finish_time: number | null;
   result_root: string;
-  spec: string;
-  stats: string | null;
-  dep_failure: string | null;
+  /** JSON: the job as submitted, the lab's defaults applied. */
+  spec: JsonText;
+  /** JSON: {"suite.key": number}. */
+  stats: JsonText | null;
+  /** JSON: the DepFailure of a dependency_failed job. */
+  dep_failure: JsonText | null;
   build_key: string | null;
 }
 
@@ -35,7 +48,8 @@ export interface EventsTable {
   job_id: number;
   time: number;
   kind: string;
-  detail: string | null;
+  /** JSON: the event's details. */
+  detail: JsonText | null;
 }
 
 export interface TestboxesTable {
@@ -53,8 +67,10 @@ export interface BuildsTable {
   key: string;
   pkg: string;
   fork: string;
-  url: string;
-  sha: string;
+  upstream_url: string;
+  /** Full sha. */
+  commit: string;
+  /** The commit as first written (tag, branch, sha). */
   commit_ref: string;
   config: string | null;
   config_sha256: string | null;
@@ -63,12 +79,14 @@ export interface BuildsTable {
   os_arch: string;
   recipe: string;
   recipe_sha256: string;
-  params: string;
+  /** JSON: build parameters, name → string. */
+  params: JsonText;
   testbox: string;
-  state: string;
+  state: BuildState;
   attempts: number;
   pkgbuild_job: number | null;
-  error: string | null;
+  /** JSON: the DepFailure that ended it. */
+  error: JsonText | null;
   created_at: number;
   started_at: number | null;
   finished_at: number | null;
@@ -87,7 +105,7 @@ export interface JobDepsTable {
   job_id: number;
   build_key: string;
   pkg: string;
-  state: string;
+  state: DepState;
 }
 
 export interface AccountsTable {
@@ -102,14 +120,18 @@ export interface MigrationsTable {
 
 export interface BisectsTable {
   id: Generated<number>;
-  state: string;
+  state: BisectStateName;
   pkg: string;
   criterion: string;
-  request: string;
+  /** JSON: the stored request (refs resolved, the job template). */
+  request: JsonText;
   upstream_url: string;
-  dag: string;
-  spec: string;
-  result: string | null;
+  /** JSON: the candidate graph. */
+  dag: JsonText;
+  /** JSON: the engine's spec. */
+  spec: JsonText;
+  /** JSON: the result and the commits it names. */
+  result: JsonText | null;
   error: string | null;
   driver: string | null;
   lease_until: number | null;
@@ -121,7 +143,8 @@ export interface BisectsTable {
 export interface BisectLogTable {
   bisect_id: number;
   seq: number;
-  entry: string;
+  /** JSON: one engine log entry. */
+  entry: JsonText;
 }
 
 export interface BisectJobsTable {

@@ -5,9 +5,9 @@ import { createHash } from 'node:crypto';
 import { createReadStream, existsSync } from 'node:fs';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { ApiClient } from '../api-client.ts';
+import type { ApiClient } from '../api/client.ts';
 import { unpack } from '../artifacts/cgz.ts';
-import type { ArtifactRef } from '../scheduler/views.ts';
+import type { ArtifactRef } from '../api/contract.ts';
 
 async function sha256Of(file: string): Promise<string> {
   const h = createHash('sha256');

@@ -10,8 +10,8 @@ import { tempDir } from '../support/tmp.ts';
 import { makeLab } from '../support/lab.ts';
 import { firstJson, runCli, startProc, type Proc } from '../support/procs.ts';
 import { finished } from '../support/wait.ts';
-import { ApiClient } from '../../src/api-client.ts';
-import type { JobDetail } from '../../src/scheduler/views.ts';
+import { ApiClient } from '../../src/api/client.ts';
+import type { Job } from '../../src/api/contract.ts';
 
 interface ErrorBody {
   error: string;
@@ -25,7 +25,7 @@ describe('API and CLI surface, on stacklab up', () => {
   let url = '';
   let api: ApiClient;
   const cli = (args: string[]) => runCli(args, { STACKLAB_SERVER: url });
-  const jobCount = async () => (await api.get<JobDetail[]>('/api/jobs', { limit: 1000 })).length;
+  const jobCount = async () => (await api.get<Job[]>('/api/jobs', { limit: 1000 })).length;
   const call = async (method: string, path: string, body?: string, type = 'application/json') => {
     const res = await fetch(url + path, { method, body, headers: body === undefined ? {} : { 'content-type': type } });
     const text = await res.text();
@@ -130,7 +130,7 @@ describe('API and CLI surface, on stacklab up', () => {
     const boxes = await cli(['testboxes', '--json']);
     assert.equal(boxes.code, 0);
     assert.equal((JSON.parse(boxes.stdout) as { state: string }[]).length, 1);
-    const jobs = JSON.parse((await cli(['jobs', '--json'])).stdout) as JobDetail[];
+    const jobs = JSON.parse((await cli(['jobs', '--json'])).stdout) as Job[];
     assert.ok(jobs.length >= 2);
   });
 });

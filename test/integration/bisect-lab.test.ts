@@ -12,9 +12,9 @@ import { makeRepo } from '../support/git.ts';
 import { FAST_POLICY, makeLab } from '../support/lab.ts';
 import { runCli, startServer, startTestbox, type Proc } from '../support/procs.ts';
 import { waitFor } from '../support/wait.ts';
-import { ApiClient } from '../../src/api-client.ts';
-import type { BisectView } from '../../src/scheduler/bisect/driver.ts';
-import type { BuildView } from '../../src/scheduler/build-views.ts';
+import { ApiClient } from '../../src/api/client.ts';
+import type { Bisect } from '../../src/api/contract.ts';
+import type { Build } from '../../src/api/contract.ts';
 
 const N = 30;
 const BROKEN_BUILD = [14, 15, 16];
@@ -77,7 +77,7 @@ describe('bisect in the lab', () => {
   const bisect = async (args: string[]) => {
     const r = await runCli(['bisect', 'start', jobFile(), '--server', server.url, '--pkg', 'app', '--wait', '--timeout', '240', '--json', ...args]);
     assert.equal(r.code, 0, r.stderr + r.stdout.slice(0, 2000));
-    return JSON.parse(r.stdout) as BisectView;
+    return JSON.parse(r.stdout) as Bisect;
   };
 
   test('build criterion: the commit that broke the build', async () => {
@@ -89,7 +89,7 @@ describe('bisect in the lab', () => {
   });
 
   let rounds1 = 0;
-  let first: BisectView | undefined;
+  let first: Bisect | undefined;
   test('function criterion: the commit that broke the test, the broken builds skipped, not blamed', async () => {
     const b = await bisect(['--good', 'c1', '--bad', 'c30']);
     assert.equal(b.result!.first_bad, c(BROKEN_TEST));
@@ -107,7 +107,7 @@ describe('bisect in the lab', () => {
   });
 
   test('a second identical bisect creates no new builds', async () => {
-    const builds = await api.get<BuildView[]>('/api/builds', { limit: 1000 });
+    const builds = await api.get<Build[]>('/api/builds', { limit: 1000 });
     const before = builds.length;
     const cached = new Set(builds.map((x) => x.commit));
     const b = await bisect(['--good', 'c1', '--bad', 'c30']);
@@ -115,7 +115,7 @@ describe('bisect in the lab', () => {
     // The same path as the first: every commit it asks for is known, built or remembered failed.
     assert.deepEqual(b.result!.evidence.map((e) => e.sha), first!.result!.evidence.map((e) => e.sha));
     for (const e of b.result!.evidence.filter((x) => x.outcomes.length > 0)) assert.ok(cached.has(e.sha), `c${shas.indexOf(e.sha) + 1} was built before`);
-    assert.equal((await api.get<BuildView[]>('/api/builds', { limit: 1000 })).length, before);
+    assert.equal((await api.get<Build[]>('/api/builds', { limit: 1000 })).length, before);
   });
 
   test('with three testboxes it takes fewer rounds than with one', async () => {
@@ -129,10 +129,10 @@ describe('bisect in the lab', () => {
   test('a server restarted in the middle of a bisect resumes it to the same answer', async () => {
     const start = await runCli(['bisect', 'start', jobFile(), '--server', server.url, '--pkg', 'app', '--good', 'c1', '--bad', 'c30', '--json', 'ss.app.delay=0.4']);
     assert.equal(start.code, 0, start.stderr);
-    const id = (JSON.parse(start.stdout) as BisectView).id;
+    const id = (JSON.parse(start.stdout) as Bisect).id;
     // Some rounds in, but not done.
     await waitFor('the bisect to be under way', async () => {
-      const b = await api.get<BisectView>(`/api/bisects/${id}`);
+      const b = await api.get<Bisect>(`/api/bisects/${id}`);
       assert.equal(b.state, 'running', 'finished before the restart; the test would prove nothing');
       return b.progress.samples >= 2;
     }, 120_000, 100);
@@ -144,7 +144,7 @@ describe('bisect in the lab', () => {
     for (const name of ['box-1', 'box-2', 'box-3']) boxes.push(await startTestbox({ server: server.url, hostname: name, workdir: join(t.dir, `${name}-again`) }));
     const w = await runCli(['bisect', 'wait', String(id), '--server', server.url, '--timeout', '240', '--json']);
     assert.equal(w.code, 0, w.stderr);
-    const b = JSON.parse(w.stdout) as BisectView;
+    const b = JSON.parse(w.stdout) as Bisect;
     assert.equal(b.result!.first_bad, c(BROKEN_TEST));
     assert.equal(b.result!.parent, c(BROKEN_TEST - 1));
     // Every probe job counted once: the log's runs and the recorded jobs agree.

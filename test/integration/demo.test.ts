@@ -2,8 +2,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { runCli } from '../support/procs.ts';
-import type { JobDetail } from '../../src/scheduler/views.ts';
-import type { BisectView } from '../../src/scheduler/bisect/driver.ts';
+import type { Job } from '../../src/api/contract.ts';
+import type { Bisect } from '../../src/api/contract.ts';
 import { makeDemoUpstream } from '../../examples/demo/upstream.ts';
 import { join } from 'node:path';
 import { after } from 'node:test';
@@ -15,7 +15,7 @@ after(() => t.cleanup());
 test('stacklab demo: a plain job, a build with hold and release, a reused build, two bisections', async () => {
   const r = await runCli(['demo', '--json']);
   assert.equal(r.code, 0, r.stderr + r.stdout);
-  const summary = JSON.parse(r.stdout) as { steps: { title: string; note?: string; jobs: JobDetail[]; bisect?: BisectView }[] };
+  const summary = JSON.parse(r.stdout) as { steps: { title: string; note?: string; jobs: Job[]; bisect?: Bisect }[] };
   const [plain, built, again, perf, fn] = summary.steps;
   assert.equal(plain!.jobs[0]!.suite, 'host-info');
   assert.equal(plain!.jobs[0]!.job_health, 'success');

@@ -10,8 +10,8 @@ import { join } from 'node:path';
 import { tempDir } from '../support/tmp.ts';
 import { makeLab } from '../support/lab.ts';
 import { runCli, startServer, startTestbox, type Proc } from '../support/procs.ts';
-import { ApiClient } from '../../src/api-client.ts';
-import type { JobDetail } from '../../src/scheduler/views.ts';
+import { ApiClient } from '../../src/api/client.ts';
+import type { Job } from '../../src/api/contract.ts';
 
 const suites = {
   // Squares its parameter and leaves a file of its own in the result root.
@@ -54,11 +54,11 @@ describe('plain jobs end to end', () => {
     assert.equal(submitted.code, 0, submitted.stderr);
     const ids = (JSON.parse(submitted.stdout) as { job_id: number; result_root: string }[]).map((r) => r.job_id);
     assert.equal(ids.length, 3);
-    const jobs: JobDetail[] = [];
+    const jobs: Job[] = [];
     for (const id of ids) {
       const waited = await cli(['job', 'wait', String(id), '--timeout', '60', '--json']);
       assert.equal(waited.code, 0, waited.stderr + waited.stdout);
-      jobs.push(JSON.parse(waited.stdout) as JobDetail);
+      jobs.push(JSON.parse(waited.stdout) as Job);
     }
     const byN = new Map(jobs.map((j) => [Number((j.square as { n: number }).n), j]));
     for (const n of [2, 3, 4]) {
@@ -86,7 +86,7 @@ describe('plain jobs end to end', () => {
     assert.equal(r.code, 1, 'submit -m exits 1 when a job did not succeed');
     assert.match(r.stdout, /job \d+ {2}fails {2}finish\/failed/);
     const id = Number(/job id=(\d+)/.exec(r.stdout)![1]);
-    const j = await api.get<JobDetail>(`/api/jobs/${id}`);
+    const j = await api.get<Job>(`/api/jobs/${id}`);
     assert.equal(j.job_health, 'failed');
     assert.match(await api.get<string>(`${j.result_root}/output`), /about to fail/);
   });
@@ -99,14 +99,14 @@ describe('plain jobs end to end', () => {
     const started = Date.now();
     const w = await cli(['job', 'wait', String(job_id), '--timeout', '30', '--json']);
     assert.equal(w.code, 1);
-    const j = JSON.parse(w.stdout) as JobDetail;
+    const j = JSON.parse(w.stdout) as Job;
     assert.equal(j.job_health, 'timeout');
     assert.ok(Date.now() - started < 20_000, 'killed long before the suite would have ended');
     assert.match(await api.get<string>(`${j.result_root}/output`), /killed after runtime 1 s/);
   });
 
   test('a malformed job file exits 2 with file:line:col and submits nothing', async () => {
-    const before = (await api.get<JobDetail[]>('/api/jobs', { limit: 1000 })).length;
+    const before = (await api.get<Job[]>('/api/jobs', { limit: 1000 })).length;
     const file = join(t.dir, 'bad.yaml');
     writeFileSync(file, 'suite: square\nruntime: soon\nsquare:\n  n: [1, 2]\n');
     const r = await cli(['submit', file]);
@@ -118,7 +118,7 @@ describe('plain jobs end to end', () => {
     const m = await cli(['submit', mixed]);
     assert.equal(m.code, 2);
     assert.match(m.stderr, /mixed\.yaml:7:8 suite: no suite no-such-suite/);
-    assert.equal((await api.get<JobDetail[]>('/api/jobs', { limit: 1000 })).length, before);
+    assert.equal((await api.get<Job[]>('/api/jobs', { limit: 1000 })).length, before);
   });
 
   test('a job whose testbox is killed finishes abnormal after its deadline; the restarted agent reaps the orphaned suite', async () => {
@@ -130,11 +130,11 @@ describe('plain jobs end to end', () => {
     const { job_id } = (JSON.parse(r.stdout) as { job_id: number }[])[0]!;
     // Wait until it runs there.
     for (let i = 0; i < 100; i++) {
-      const j = await api.get<JobDetail>(`/api/jobs/${job_id}`);
+      const j = await api.get<Job>(`/api/jobs/${job_id}`);
       if (j.job_stage === 'running') break;
       await new Promise((res) => setTimeout(res, 100));
     }
-    assert.equal((await api.get<JobDetail>(`/api/jobs/${job_id}`)).job_stage, 'running');
+    assert.equal((await api.get<Job>(`/api/jobs/${job_id}`)).job_stage, 'running');
     // The suite's pid, to see it outlive its agent. (An empty or half-written pid file must never become kill(0), which would kill this test's own group.)
     const pidFile = join(t.dir, 'victim', 'jobs', String(job_id), 'pid');
     let suitePid = 0;
@@ -154,7 +154,7 @@ describe('plain jobs end to end', () => {
     };
     try {
       const w = await cli(['job', 'wait', String(job_id), '--timeout', '30', '--json']);
-      const j = JSON.parse(w.stdout) as JobDetail;
+      const j = JSON.parse(w.stdout) as Job;
       assert.equal(j.job_health, 'abnormal');
       const last = j.timeline!.at(-1)!;
       assert.equal(last.event, 'finish');
@@ -186,7 +186,7 @@ describe('plain jobs end to end', () => {
     const html = await front.text();
     for (const name of ['box-1', 'box-2']) assert.match(html, new RegExp(`<td>${name}</td>`), `testbox ${name} listed`);
     // Every job of this server, each row with its suite and health, linking to its page.
-    const jobs = await api.get<JobDetail[]>('/api/jobs', { limit: 50 });
+    const jobs = await api.get<Job[]>('/api/jobs', { limit: 50 });
     for (const j of jobs) {
       const row = new RegExp(`<a href="/ui/jobs/${j.id}">${j.id}</a>.*?</tr>`, 's').exec(html)?.[0];
       assert.ok(row, `job ${j.id} listed`);

@@ -14,9 +14,9 @@ import { startServer, startTestbox, type Proc } from '../support/procs.ts';
 import { makeSsLab } from '../support/ss-lab.ts';
 import { FAST_POLICY, makeLab } from '../support/lab.ts';
 import { finished } from '../support/wait.ts';
-import { ApiClient } from '../../src/api-client.ts';
-import type { JobDetail } from '../../src/scheduler/views.ts';
-import type { BuildView } from '../../src/scheduler/build-views.ts';
+import { ApiClient } from '../../src/api/client.ts';
+import type { Job } from '../../src/api/contract.ts';
+import type { Build } from '../../src/api/contract.ts';
 
 const pg = await postgresAvailable();
 const ARCH = process.arch === 'arm64' ? 'aarch64' : 'x86_64';
@@ -100,7 +100,7 @@ describe('two servers on one PostgreSQL database', { skip: pg ? false : 'Postgre
     const builds = readFileSync(buildlog, 'utf8').trim().split('\n');
     assert.equal(builds.length, 4, builds.join('\n') + '\n' + JSON.stringify(await b.get('/api/builds'), null, 1));
     assert.equal(new Set(builds.map((l) => l.split(' ').slice(0, 2).join(' '))).size, 4);
-    const cache = await b.get<BuildView[]>('/api/builds');
+    const cache = await b.get<Build[]>('/api/builds');
     assert.deepEqual(cache.map((x) => x.state), ['succeeded', 'succeeded', 'succeeded', 'succeeded']);
 
     // Every ss job was released by a build closed through server A and ran on a box of server B.
@@ -108,7 +108,7 @@ describe('two servers on one PostgreSQL database', { skip: pg ? false : 'Postgre
       const j = all.find((x) => x.id === id)!;
       assert.match(String(j.testbox_host), /^b-vm-/);
       const release = j.timeline!.find((e) => e.event === 'release')!;
-      const build = await a.get<JobDetail>(`/api/jobs/${release.pkgbuild_job as number}`);
+      const build = await a.get<Job>(`/api/jobs/${release.pkgbuild_job as number}`);
       assert.match(String(build.testbox_host), /^a-dc-/);
     }
     // And the matrix submitted through B ran on A's boxes.

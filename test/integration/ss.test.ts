@@ -9,9 +9,9 @@ import { tempDir } from '../support/tmp.ts';
 import { runCli, startServer, startTestbox, type Proc } from '../support/procs.ts';
 import { makeSsLab, type SsLab } from '../support/ss-lab.ts';
 import { finished, waitFor } from '../support/wait.ts';
-import { ApiClient, ApiError } from '../../src/api-client.ts';
-import type { JobDetail } from '../../src/scheduler/views.ts';
-import type { BuildView } from '../../src/scheduler/build-views.ts';
+import { ApiClient, ApiError } from '../../src/api/client.ts';
+import type { Job } from '../../src/api/contract.ts';
+import type { Build } from '../../src/api/contract.ts';
 
 type Submitted = { job_id: number; result_root: string }[];
 
@@ -27,8 +27,8 @@ async function submit(api: ApiClient, ...jobs: unknown[]): Promise<number[]> {
   return (await api.post<Submitted>('/api/jobs', jobs)).map((r) => r.job_id);
 }
 
-async function buildsOf(api: ApiClient, pkg: string): Promise<BuildView[]> {
-  return api.get<BuildView[]>('/api/builds', { pkg, limit: 1000 });
+async function buildsOf(api: ApiClient, pkg: string): Promise<Build[]> {
+  return api.get<Build[]>('/api/builds', { pkg, limit: 1000 });
 }
 
 describe('ss: builds, cache and release', () => {
@@ -54,7 +54,7 @@ describe('ss: builds, cache and release', () => {
   test('two configs of one commit build twice, and each job runs its own config’s build (REFERENCE 1: cache key misses the config)', async () => {
     const [loud, quiet] = await submit(api, helloJob({ commit: 'v2', config: 'loud' }), helloJob({ commit: 'v2', config: 'quiet' }));
     // While they wait, neither names an artifact it does not have yet.
-    const waiting = await api.get<JobDetail>(`/api/jobs/${loud}`);
+    const waiting = await api.get<Job>(`/api/jobs/${loud}`);
     assert.equal(waiting.initrds.length, 1, 'only job.cgz before the build is done');
     const [jl, jq] = [await finished(api, loud!), await finished(api, quiet!)];
     assert.equal(jl.job_health, 'success');
@@ -69,7 +69,7 @@ describe('ss: builds, cache and release', () => {
     assert.deepEqual(builds.map((b) => b.config).sort(), ['loud', 'quiet']);
     // The artifact a job names is the one its build made, with the sha256 the server recorded.
     for (const j of [jl, jq]) {
-      const b = await api.get<BuildView>(`/api/builds/${j.deps[0]!.build_key}`);
+      const b = await api.get<Build>(`/api/builds/${j.deps[0]!.build_key}`);
       assert.equal(b.files[0]!.url, j.initrds[1]);
       const res = await api.raw('GET', b.files[0]!.url);
       const bytes = Buffer.from(await res.arrayBuffer());
@@ -100,7 +100,7 @@ describe('ss: builds, cache and release', () => {
     for (const j of jobs) assert.equal(j.job_health, 'success');
     const keys = new Set(jobs.map((j) => j.deps[0]!.build_key));
     assert.equal(keys.size, 1);
-    const b = await api.get<BuildView>(`/api/builds/${[...keys][0]}`);
+    const b = await api.get<Build>(`/api/builds/${[...keys][0]}`);
     assert.equal(b.pkgbuild_jobs!.length, 1, 'one pkgbuild job');
     assert.deepEqual(b.jobs!.map((x) => x.wait).sort(), ['done', 'done', 'done', 'done']);
   });
@@ -116,7 +116,7 @@ describe('ss: builds, cache and release', () => {
       assert.equal(f.pkg, 'hello');
       assert.equal(f.health, 'failed');
       assert.equal(f.build_key, j.deps[0]!.build_key);
-      const pkgbuild = await api.get<JobDetail>(`/api/jobs/${f.pkgbuild_job}`);
+      const pkgbuild = await api.get<Job>(`/api/jobs/${f.pkgbuild_job}`);
       assert.equal(pkgbuild.job_health, 'failed');
       assert.ok(Date.parse(j.finish_time!) - Date.parse(pkgbuild.finish_time!) < 1000, 'failed with the build, not by a later sweep');
       // The log names the compiler's complaint.
@@ -149,7 +149,7 @@ describe('ss: builds, cache and release', () => {
     const [id] = await submit(api, helloJob({ commit: 'v4', config: 'loud' }));
     const j = await finished(api, id!);
     const release = j.timeline!.find((e) => e.event === 'release')!;
-    const pkgbuild = await api.get<JobDetail>(`/api/jobs/${release.pkgbuild_job as number}`);
+    const pkgbuild = await api.get<Job>(`/api/jobs/${release.pkgbuild_job as number}`);
     const closed = pkgbuild.timeline!.find((e) => e.event === 'finish')!;
     assert.ok(Math.abs(Date.parse(release.time) - Date.parse(closed.time)) < 50, `release ${release.time} with close ${closed.time}`);
     assert.ok(j.timeline!.findIndex((e) => e.event === 'boot') > j.timeline!.findIndex((e) => e.event === 'release'));
@@ -161,10 +161,10 @@ describe('ss: builds, cache and release', () => {
       { ...helloJob({ commit: 'v1', config: 'loud' }), testbox: 'vm-2p8g' },
       helloJob({ commit: 'v2', config: 'quiet', testbox: 'dc-16g', cflags: '-O1' }),
     );
-    const a = await api.get<JobDetail>(`/api/jobs/${onVm}`);
-    const b = await api.get<JobDetail>(`/api/jobs/${explicit}`);
-    const buildA = await api.get<BuildView>(`/api/builds/${a.deps[0]!.build_key}`);
-    const buildB = await api.get<BuildView>(`/api/builds/${b.deps[0]!.build_key}`);
+    const a = await api.get<Job>(`/api/jobs/${onVm}`);
+    const b = await api.get<Job>(`/api/jobs/${explicit}`);
+    const buildA = await api.get<Build>(`/api/builds/${a.deps[0]!.build_key}`);
+    const buildB = await api.get<Build>(`/api/builds/${b.deps[0]!.build_key}`);
     assert.equal(buildA.testbox, 'dc-build');
     assert.equal(buildB.testbox, 'dc-16g');
     const pkgbuildB = await finished(api, buildB.pkgbuild_jobs![0]!.id);
@@ -180,10 +180,10 @@ describe('ss: builds, cache and release', () => {
       { suite: 'boot-test', testbox: 'vm-2p8g', ss: { linux: { commit: 'v5.11', config: 'small_defconfig' } } },
       { suite: 'boot-test', testbox: 'vm-2p8g', ss: { linux: { commit: 'v5.11', config: 'big_defconfig' } } },
     );
-    const waiting = await api.get<JobDetail>(`/api/jobs/${small}`);
+    const waiting = await api.get<Job>(`/api/jobs/${small}`);
     assert.equal(waiting.kernel_uri, null, 'no kernel URI before the kernel is built');
     const ready = await waitFor('the linux builds', async () => {
-      const [a, b] = [await api.get<JobDetail>(`/api/jobs/${small}`), await api.get<JobDetail>(`/api/jobs/${big}`)];
+      const [a, b] = [await api.get<Job>(`/api/jobs/${small}`), await api.get<Job>(`/api/jobs/${big}`)];
       return a.kernel_uri && b.kernel_uri ? [a, b] : undefined;
     });
     const sha = lab.linux.shas[1]!;
@@ -212,9 +212,9 @@ describe('ss: builds, cache and release', () => {
     const [plain] = await submit(api, { suite: 'boot-test', testbox: 'dc', my_account: 'alice' });
     assert.equal((await finished(api, plain!)).job_health, 'success');
     // Cancelling every waiter cancels the build nobody waits on any more.
-    const key = (await api.get<JobDetail>(`/api/jobs/${stuck[0]}`)).deps[0]!.build_key;
+    const key = (await api.get<Job>(`/api/jobs/${stuck[0]}`)).deps[0]!.build_key;
     for (const id of stuck) await api.post(`/api/jobs/${id}/cancel`);
-    const b = await api.get<BuildView>(`/api/builds/${key}`);
+    const b = await api.get<Build>(`/api/builds/${key}`);
     assert.equal(b.state, 'cancelled');
     assert.equal(b.pkgbuild_jobs![0]!.health, 'cancel');
   });
@@ -249,7 +249,7 @@ describe('ss: builds, cache and release', () => {
     assert.match(r.stdout, /hello/);
     assert.match(r.stdout, /succeeded/);
     const j = await runCli(['builds', '--server', server.url, '--json']);
-    assert.ok((JSON.parse(j.stdout) as BuildView[]).length > 0);
+    assert.ok((JSON.parse(j.stdout) as Build[]).length > 0);
   });
 });
 
@@ -277,17 +277,17 @@ describe('ss: a build testbox that dies', () => {
     boxes.push(victim);
     const [id] = await submit(api, helloJob({ commit: 'v2', config: 'loud', delay: '3' }));
     const first = await waitFor('the build to run on the victim', async () => {
-      const j = await api.get<JobDetail>(`/api/jobs/${id}`);
+      const j = await api.get<Job>(`/api/jobs/${id}`);
       const pb = Number(Object.keys(j.ss_wait_jobs)[0]);
-      const p = await api.get<JobDetail>(`/api/jobs/${pb}`);
+      const p = await api.get<Job>(`/api/jobs/${pb}`);
       return p.job_stage === 'running' ? p : undefined;
     });
     await victim.kill('SIGKILL');
     boxes.push(await startTestbox({ server: server.url, hostname: 'healthy', workdir: join(t.dir, 'healthy') }));
     const j = await finished(api, id!);
     assert.equal(j.job_health, 'success');
-    assert.equal((await api.get<JobDetail>(`/api/jobs/${first.id}`)).job_health, 'abnormal');
-    const b = await api.get<BuildView>(`/api/builds/${j.deps[0]!.build_key}`);
+    assert.equal((await api.get<Job>(`/api/jobs/${first.id}`)).job_health, 'abnormal');
+    const b = await api.get<Build>(`/api/builds/${j.deps[0]!.build_key}`);
     assert.equal(b.state, 'succeeded');
     assert.equal(b.attempts, 2);
     assert.deepEqual(b.pkgbuild_jobs!.map((p) => p.health), ['abnormal', 'success']);
@@ -315,7 +315,7 @@ describe('ss: a build that claims success without its artifact (REFERENCE 9: no 
     // A testbox that lies: it takes the pkgbuild job and closes it success without uploading anything.
     await api.post('/api/testboxes/register', { hostname: 'liar', type: 'dc', arch: process.arch === 'arm64' ? 'aarch64' : 'x86_64', max_memory: 8, cpus: 1 });
     const [id] = await submit(api, helloJob({ commit: 'v1' }));
-    const assignment = await api.get<{ job: JobDetail }>('/api/testboxes/liar/next', { wait: 5 });
+    const assignment = await api.get<{ job: Job }>('/api/testboxes/liar/next', { wait: 5 });
     assert.equal(assignment.job.suite, 'pkgbuild');
     const pb = assignment.job.id;
     await api.post(`/api/jobs/${pb}/stage`, { testbox: 'liar', stage: 'running' });
@@ -325,7 +325,7 @@ describe('ss: a build that claims success without its artifact (REFERENCE 9: no 
     const j = await finished(api, id!);
     assert.equal(j.job_health, 'dependency_failed');
     assert.match(String((j.dep_failure as { error: string }).error), /uploaded no pkg\.cgz/);
-    const b = await api.get<BuildView>(`/api/builds/${j.deps[0]!.build_key}`);
+    const b = await api.get<Build>(`/api/builds/${j.deps[0]!.build_key}`);
     assert.equal(b.state, 'failed');
   });
 });

@@ -9,7 +9,8 @@ import { claimFor } from '../../src/scheduler/dispatch.ts';
 import { insertJob } from '../../src/store/jobs.ts';
 import { ensureAccount, getTestbox, registerTestbox } from '../../src/store/testboxes.ts';
 import { pickJob, type JobView } from '../../src/model/match.ts';
-import { ACTIVE_STAGES } from '../../src/model/lifecycle.ts';
+import { isActive } from '../../src/model/lifecycle.ts';
+import type { ResolvedJob } from '../../src/model/job.ts';
 
 /** A small seeded PRNG (mulberry32): the same seed, the same jobs. */
 function rng(seed: number) {
@@ -47,7 +48,7 @@ for (const dialect of await dialects()) {
             await ensureAccount(db, account);
             const id = await insertJob(db, {
               account, suite: 'echo', testbox: tbox_type, tbox_type, arch, os: 'debian', os_version: '12', memory_minimum, priority,
-              runtime: 60, stage: 'submit', deps_pending, submit_time: t.clock.now, result_root: `/r/${i}`, spec: '{"suite":"echo"}',
+              runtime: 60, stage: 'submit', deps_pending, submit_time: t.clock.now, result_root: `/r/${i}`, spec: { suite: 'echo' } as ResolvedJob,
             });
             jobs.push({ id, account, tbox_type, arch, memory_minimum, priority, stage: 'submit', assigned: null, deps_pending });
           }
@@ -55,9 +56,9 @@ for (const dialect of await dialects()) {
           for (let round = 0; round < 80; round++) {
             const b = pick(boxes);
             const box = (await getTestbox(db, b.hostname))!;
-            const used = jobs.filter((j) => j.assigned === b.hostname && (ACTIVE_STAGES as readonly string[]).includes(j.stage)).reduce((s, j) => s + j.memory_minimum, 0);
+            const used = jobs.filter((j) => j.assigned === b.hostname && isActive(j.stage)).reduce((s, j) => s + j.memory_minimum, 0);
             const active = new Map<string, number>();
-            for (const j of jobs) if ((ACTIVE_STAGES as readonly string[]).includes(j.stage)) active.set(j.account, (active.get(j.account) ?? 0) + 1);
+            for (const j of jobs) if (isActive(j.stage)) active.set(j.account, (active.get(j.account) ?? 0) + 1);
             const dispatchable = jobs.filter((j) => j.stage === 'submit' && j.deps_pending === 0);
             const want = used >= box.max_memory ? undefined : pickJob(dispatchable, { type: box.type, arch: box.arch, freeMemory: box.max_memory - used }, active);
             const got = await claimFor(t.scheduler.ctx, box);
@@ -93,7 +94,7 @@ for (const dialect of await dialects()) {
         await ensureAccount(db, 'alice');
         await insertJob(db, {
           account: 'alice', suite: 'echo', testbox: 'dc', tbox_type: 'dc', arch: 'x86_64', os: 'debian', os_version: '12', memory_minimum: 1, priority: 0,
-          runtime: 60, stage: 'submit', deps_pending: 2, submit_time: t.clock.now, result_root: '/r', spec: '{}',
+          runtime: 60, stage: 'submit', deps_pending: 2, submit_time: t.clock.now, result_root: '/r', spec: { suite: 'echo' } as ResolvedJob,
         });
         assert.equal(await claimFor(t.scheduler.ctx, (await getTestbox(db, 'dc-a'))!), undefined);
       } finally {

@@ -15,7 +15,7 @@ import { makeScheduler, type TestScheduler } from '../support/scheduler.ts';
 import { makeSsLab } from '../support/ss-lab.ts';
 import { packEntries } from '../../src/artifacts/cgz.ts';
 import { UserError } from '../../src/errors.ts';
-import type { Assignment } from '../../src/scheduler/dispatch.ts';
+import type { Assignment } from '../../src/api/contract.ts';
 
 const ARCH = process.arch === 'arm64' ? 'aarch64' : 'x86_64';
 const BOX = { hostname: 'box-1', type: 'dc' as const, arch: ARCH, max_memory: 8, cpus: 2 };

@@ -3,11 +3,11 @@
 // range; the server drives the bisect; these commands follow its progress.
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
-import { ApiError, type ApiClient } from '../../api-client.ts';
+import { ApiError, type ApiClient } from '../../api/client.ts';
 import { FailureError, UserError } from '../../errors.ts';
 import { loadJobFile } from '../../jobfile/index.ts';
 import { formatReport } from '../../bisect-run/report.ts';
-import type { BisectView } from '../../scheduler/bisect/driver.ts';
+import type { Bisect } from '../../api/contract.ts';
 import { clientFor, isTty, out, parseId, printJson, withJson, withServer, type GlobalOptions } from '../common.ts';
 import { bisectGroup } from './bisect.ts';
 import { locateIssues } from './submit.ts';
@@ -34,14 +34,14 @@ const positive = (value: string): number => {
   return n;
 };
 
-function progressLine(b: BisectView): string {
+function progressLine(b: Bisect): string {
   const p = b.progress;
   const running = b.jobs.filter((j) => !j.recorded).length;
   return `bisect ${b.id} ${b.state}: round ${p.rounds}, ${p.remaining} candidate${p.remaining === 1 ? '' : 's'} left, ${p.judged} judged, ${p.samples} runs, ${running} job${running === 1 ? '' : 's'} running`;
 }
 
 /** The engine's report, with each commit's subject and author. */
-export function bisectReport(b: BisectView): string {
+export function bisectReport(b: Bisect): string {
   if (!b.result) return `${progressLine(b)}${b.error ? `\nerror: ${b.error}` : ''}\n`;
   const names = new Map(Object.entries(b.result.commits).map(([sha, c]) => [sha, `${c.subject} — ${c.author}, ${c.date.slice(0, 10)}`]));
   const head = `bisect ${b.id}: ${b.pkg} ${b.criterion}${b.metric ? ` ${b.metric} (${b.direction} is better)` : ''}, ${b.request.good.join(',')}..${b.request.bad} (${b.candidates} candidates)\n`;
@@ -49,13 +49,13 @@ export function bisectReport(b: BisectView): string {
 }
 
 /** Follows a bisect until it ends, a line per change; returns it. */
-async function follow(client: ApiClient, id: number, json: boolean, timeoutMs?: number): Promise<BisectView> {
+async function follow(client: ApiClient, id: number, json: boolean, timeoutMs?: number): Promise<Bisect> {
   const deadline = timeoutMs ? Date.now() + timeoutMs : Infinity;
   let seen = -1;
   let last = '';
   for (;;) {
     const wait = Math.max(0, Math.min(30, (deadline - Date.now()) / 1000));
-    const b = await client.get<BisectView>(`/api/bisects/${id}`, { wait: wait.toFixed(3), seen });
+    const b = await client.get<Bisect>(`/api/bisects/${id}`, { wait: wait.toFixed(3), seen });
     seen = b.progress.log;
     if (!json) {
       const line = progressLine(b);
@@ -70,7 +70,7 @@ async function follow(client: ApiClient, id: number, json: boolean, timeoutMs?: 
   }
 }
 
-function finish(b: BisectView, json: boolean): void {
+function finish(b: Bisect, json: boolean): void {
   if (json) printJson(b);
   else process.stdout.write(bisectReport(b));
   if (b.state !== 'done' || !b.result?.first_bad) {
@@ -105,9 +105,9 @@ export function registerBisectLab(program: Command): void {
       const loaded = loadJobFile(file, overrides);
       if (loaded.jobs.length !== 1) throw new UserError('bad_usage', `${file} expands to ${loaded.jobs.length} jobs; a bisect needs exactly one`);
       const client = clientFor(f);
-      let b: BisectView;
+      let b: Bisect;
       try {
-        b = await client.post<BisectView>('/api/bisects', {
+        b = await client.post<Bisect>('/api/bisects', {
           job: loaded.jobs[0],
           pkg: f.pkg,
           good: f.good,
@@ -138,7 +138,7 @@ export function registerBisectLab(program: Command): void {
     .description('a lab bisect: its progress, or its result and evidence')
     .argument('<id>')
     .action(async (id: string, f: GlobalOptions) => {
-      const b = await clientFor(f).get<BisectView>(`/api/bisects/${parseId(id, 'bisect id')}`);
+      const b = await clientFor(f).get<Bisect>(`/api/bisects/${parseId(id, 'bisect id')}`);
       if (f.json) printJson(b);
       else process.stdout.write(bisectReport(b));
     });
@@ -155,7 +155,7 @@ export function registerBisectLab(program: Command): void {
     .description('cancel a running lab bisect and its probe jobs')
     .argument('<id>')
     .action(async (id: string, f: GlobalOptions) => {
-      const b = await clientFor(f).post<BisectView>(`/api/bisects/${parseId(id, 'bisect id')}/cancel`);
+      const b = await clientFor(f).post<Bisect>(`/api/bisects/${parseId(id, 'bisect id')}/cancel`);
       if (f.json) printJson(b);
       else out(`bisect ${b.id} cancelled`);
     });

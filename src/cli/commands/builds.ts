@@ -1,9 +1,9 @@
 // `stacklab builds [KEY]`: the build cache, or one build in full.
 import type { Command } from 'commander';
-import type { BuildView } from '../../scheduler/build-views.ts';
+import type { Build } from '../../api/contract.ts';
 import { clientFor, out, parsePositive, printJson, since, table, withJson, withServer, type GlobalOptions } from '../common.ts';
 
-function showBuild(b: BuildView): void {
+function showBuild(b: Build): void {
   out(`build ${b.key}`);
   out(`  package    ${b.pkg} (fork ${b.fork}) from ${b.upstream_url}`);
   out(`  commit     ${b.commit}${b.commit_ref !== b.commit ? ` (${b.commit_ref})` : ''}`);
@@ -27,10 +27,10 @@ export function registerBuilds(program: Command): void {
     .action(async (key: string | undefined, f: GlobalOptions & { pkg?: string; state?: string; limit: string }) => {
       const client = clientFor(f);
       if (key) {
-        const b = await client.get<BuildView>(`/api/builds/${encodeURIComponent(key)}`);
+        const b = await client.get<Build>(`/api/builds/${encodeURIComponent(key)}`);
         return f.json ? printJson(b) : showBuild(b);
       }
-      const builds = await client.get<BuildView[]>('/api/builds', { pkg: f.pkg, state: f.state, limit: parsePositive(f.limit, '--limit') });
+      const builds = await client.get<Build[]>('/api/builds', { pkg: f.pkg, state: f.state, limit: parsePositive(f.limit, '--limit') });
       if (f.json) return printJson(builds);
       if (builds.length === 0) return out('no builds');
       out(

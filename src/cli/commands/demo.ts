@@ -8,13 +8,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { ApiClient } from '../../api-client.ts';
+import { ApiClient } from '../../api/client.ts';
 import { buildConfig, defaultLabDir } from '../../config.ts';
 import { FailureError } from '../../errors.ts';
 import { buildServer } from '../../server/app.ts';
-import type { BuildView } from '../../scheduler/build-views.ts';
-import type { JobDetail } from '../../scheduler/views.ts';
-import type { BisectView } from '../../scheduler/bisect/driver.ts';
+import type { Build } from '../../api/contract.ts';
+import type { Job } from '../../api/contract.ts';
+import type { Bisect } from '../../api/contract.ts';
 import { bisectReport } from './bisect-lab.ts';
 import { ensureDemoUpstream } from '../../../examples/demo/upstream.ts';
 import { out, printJson } from '../common.ts';
@@ -31,8 +31,8 @@ interface Flags {
 
 export interface DemoStep {
   title: string;
-  jobs: JobDetail[];
-  bisect?: BisectView;
+  jobs: Job[];
+  bisect?: Bisect;
   note?: string | undefined;
 }
 
@@ -73,11 +73,11 @@ export function registerDemo(program: Command): void {
         say('   job, and holds the test job (waiting) until the build closes; then releases it at once.');
         const demoJob = await loadJob(join(labDir, '..', 'jobs', 'demo.yaml'));
         const [first] = await submit(demoJob);
-        const waiting = await api.get<JobDetail>(`/api/jobs/${first}`);
+        const waiting = await api.get<Job>(`/api/jobs/${first}`);
         say(`  job ${first}: waiting=${waiting.waiting} ss_wait_jobs=${JSON.stringify(waiting.ss_wait_jobs)}`);
         const pkgbuild = Number(Object.keys(waiting.ss_wait_jobs)[0]);
         const [built, test] = await follow([pkgbuild, first!]);
-        const build = await api.get<BuildView>(`/api/builds/${test!.deps[0]!.build_key}`);
+        const build = await api.get<Build>(`/api/builds/${test!.deps[0]!.build_key}`);
         say(`  build ${build.key.slice(0, 12)}: ${build.state}, ${build.files.map((x) => `${x.url} (${x.size} bytes, sha256 ${x.sha256.slice(0, 12)}…)`).join(', ')}`);
         say(`  ${summaryLine(built!)}`);
         say(`  ${summaryLine(test!)}`);
@@ -85,7 +85,7 @@ export function registerDemo(program: Command): void {
 
         say('\n== 3. The same job again: the build is reused from the cache, nothing is built');
         const again = await follow(await submit(demoJob));
-        const builds = await api.get<BuildView[]>('/api/builds', { pkg: 'demo' });
+        const builds = await api.get<Build[]>('/api/builds', { pkg: 'demo' });
         for (const j of again) say(`  ${summaryLine(j)}  (${j.timeline!.some((e) => e.event === 'reuse') ? 'reused build' : 'built again?'})`);
         say(`  builds of demo in the cache: ${builds.length}`);
         steps.push({ title: 'resubmit: build reused', jobs: again, note: `${builds.length} build(s)` });
@@ -95,11 +95,11 @@ export function registerDemo(program: Command): void {
           const bisect = async (title: string, explain: string, body: Record<string, unknown>) => {
             say(`\n== ${steps.length + 1}. ${title}`);
             say(`   ${explain}`);
-            let b = await api.post<BisectView>('/api/bisects', { job: template, pkg: 'demo', ...body });
+            let b = await api.post<Bisect>('/api/bisects', { job: template, pkg: 'demo', ...body });
             say(`  bisect ${b.id}: ${b.candidates} candidate commits`);
             let seen = -1;
             while (b.state === 'running') {
-              b = await api.get<BisectView>(`/api/bisects/${b.id}`, { wait: 30, seen });
+              b = await api.get<Bisect>(`/api/bisects/${b.id}`, { wait: 30, seen });
               const left = b.progress.remaining;
               if (b.progress.log !== seen) say(`  round ${b.progress.rounds}: ${left} candidate${left === 1 ? '' : 's'} left, ${b.progress.judged} judged, ${b.progress.samples} runs`);
               seen = b.progress.log;

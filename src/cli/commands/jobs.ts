@@ -1,19 +1,19 @@
 // `stacklab jobs`, `job show`, `job wait`, `cancel`: inspect, wait, cancel.
 import type { Command } from 'commander';
 import { FailureError } from '../../errors.ts';
-import type { JobDetail } from '../../scheduler/views.ts';
+import type { Job } from '../../api/contract.ts';
 import { clientFor, out, parseId, parsePositive, printJson, since, table, withJson, withServer, type GlobalOptions } from '../common.ts';
 import { eventLine, followJob } from '../follow.ts';
 
 /** One line per finished job: id, suite, health and its stats. */
-export function summaryLine(j: JobDetail): string {
+export function summaryLine(j: Job): string {
   const stats = Object.entries(j.stats ?? {})
     .map(([k, v]) => `${k}=${v}`)
     .join(' ');
   return `job ${j.id}  ${j.suite}  ${j.job_stage}${j.job_health ? `/${j.job_health}` : ''}${stats ? `  ${stats}` : ''}`;
 }
 
-export function showJob(j: JobDetail): void {
+export function showJob(j: Job): void {
   out(`job ${j.id}  ${j.suite}  on ${j.testbox}${j.testbox_host ? ` (${j.testbox_host})` : ''}`);
   out(`  stage      ${j.job_stage}${j.waiting ? ' (waiting for builds)' : ''}`);
   out(`  health     ${j.job_health ?? '-'}`);
@@ -41,7 +41,7 @@ export function registerJobs(program: Command): void {
     .option('--suite <suite>', 'only jobs of this suite')
     .option('--limit <n>', 'at most this many', '50')
     .action(async (f: GlobalOptions & { stage?: string; health?: string; suite?: string; limit: string }) => {
-      const jobs = await clientFor(f).get<JobDetail[]>('/api/jobs', { stage: f.stage, health: f.health, suite: f.suite, limit: parsePositive(f.limit, '--limit') });
+      const jobs = await clientFor(f).get<Job[]>('/api/jobs', { stage: f.stage, health: f.health, suite: f.suite, limit: parsePositive(f.limit, '--limit') });
       if (f.json) return printJson(jobs);
       if (jobs.length === 0) return out('no jobs');
       out(
@@ -57,7 +57,7 @@ export function registerJobs(program: Command): void {
     .description('a job with its deps, stats and timeline')
     .argument('<id>')
     .action(async (id: string, f: GlobalOptions) => {
-      const j = await clientFor(f).get<JobDetail>(`/api/jobs/${parseId(id)}`);
+      const j = await clientFor(f).get<Job>(`/api/jobs/${parseId(id)}`);
       if (f.json) printJson(j);
       else showJob(j);
     });
@@ -79,7 +79,7 @@ export function registerJobs(program: Command): void {
     .description('cancel a job that has not finished')
     .argument('<id>')
     .action(async (id: string, f: GlobalOptions) => {
-      const j = await clientFor(f).post<JobDetail>(`/api/jobs/${parseId(id)}/cancel`);
+      const j = await clientFor(f).post<Job>(`/api/jobs/${parseId(id)}/cancel`);
       if (f.json) printJson(j);
       else out(`job ${j.id} cancelled`);
     });

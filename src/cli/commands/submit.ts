@@ -1,11 +1,11 @@
 // `stacklab submit FILE [key=value…] [-m]`: load and expand a job file
 // locally, submit all its jobs at once, and optionally follow them live.
 import type { Command } from 'commander';
-import { ApiError } from '../../api-client.ts';
+import { ApiError } from '../../api/client.ts';
 import { FailureError, UserError } from '../../errors.ts';
 import { JobFileError, loadJobFile, type LoadedJobs } from '../../jobfile/index.ts';
-import type { SubmitIssue, SubmitResult } from '../../scheduler/submit.ts';
-import type { JobDetail } from '../../scheduler/views.ts';
+import type { SubmitIssue, SubmitResult } from '../../api/contract.ts';
+import type { Job } from '../../api/contract.ts';
 import { clientFor, out, printJson, withJson, withServer, type GlobalOptions } from '../common.ts';
 import { eventLine, followJobs } from '../follow.ts';
 import { summaryLine } from './jobs.ts';
@@ -49,7 +49,7 @@ export function registerSubmit(program: Command): void {
       if (!flags.json) for (const r of results) out(`job id=${r.job_id}  result_root=${r.result_root}`);
       const timeoutMs = flags.timeout ? Number(flags.timeout) * 1000 : undefined;
       if (timeoutMs !== undefined && !(timeoutMs > 0)) throw new UserError('bad_usage', '--timeout must be a positive number of seconds');
-      const finals: JobDetail[] = await followJobs(
+      const finals: Job[] = await followJobs(
         client,
         results.map((r) => r.job_id),
         { timeoutMs, onEvent: flags.json ? undefined : (id, e) => out(eventLine(id, e)) },

@@ -5,10 +5,8 @@ import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { Scheduler } from '../../scheduler/scheduler.ts';
-import type { Assignment } from '../../scheduler/dispatch.ts';
+import { MAC_PATTERN, type Assignment } from '../../api/contract.ts';
 import { clientGone } from '../errors.ts';
-
-const MAC = '^([0-9a-fA-F]{2}[:-]){5}[0-9a-fA-F]{2}$';
 
 const origin = (request: FastifyRequest) => `${request.protocol}://${request.headers.host ?? `${request.hostname}`}`;
 
@@ -35,8 +33,11 @@ export const bootRoutes: FastifyPluginAsync<{ scheduler: Scheduler }> = async (f
     '/boot.ipxe',
     {
       schema: {
+        tags: ['boot'],
         summary: "iPXE script for the testbox with this MAC: its next job's initrds and kernel",
-        querystring: Type.Object({ mac: Type.String({ pattern: MAC }), wait: Type.Number({ minimum: 0, maximum: 60, default: 0 }) }),
+        produces: ['text/plain'],
+        querystring: Type.Object({ mac: Type.String({ pattern: MAC_PATTERN }), wait: Type.Number({ minimum: 0, maximum: 60, default: 0 }) }),
+        response: { 200: Type.String({ description: 'An iPXE script' }), 404: Type.String({ description: 'An iPXE script that says no testbox has this MAC' }) },
       },
     },
     async (request, reply) => {

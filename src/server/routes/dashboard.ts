@@ -7,6 +7,7 @@ import { Type } from 'typebox';
 import type { Scheduler } from '../../scheduler/scheduler.ts';
 import { bisectPage, jobPage, overviewPage } from '../dashboard.ts';
 import { IdParams } from '../schemas.ts';
+import { HealthSchema, StageSchema } from '../../api/contract.ts';
 
 export const dashboardRoutes: FastifyPluginAsync<{ scheduler: Scheduler }> = async (fastify, { scheduler }) => {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
@@ -17,8 +18,8 @@ export const dashboardRoutes: FastifyPluginAsync<{ scheduler: Scheduler }> = asy
       schema: {
         hide: true,
         querystring: Type.Object({
-          stage: Type.Optional(Type.String({ maxLength: 32 })),
-          health: Type.Optional(Type.String({ maxLength: 32 })),
+          stage: Type.Optional(StageSchema),
+          health: Type.Optional(HealthSchema),
           suite: Type.Optional(Type.String({ maxLength: 64 })),
         }),
       },

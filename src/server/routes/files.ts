@@ -36,7 +36,7 @@ export const fileRoutes: FastifyPluginAsync<{ scheduler: Scheduler }> = async (f
 
   app.get(
     '/job_initrd_tmpfs/:id/job.cgz',
-    { schema: { summary: "The job's own initrd: job.yaml and its suite's files (cpio newc, gzip)", params: IdParams } },
+    { schema: { tags: ['boot'], summary: "The job's own initrd: job.yaml and its suite's files (cpio newc, gzip)", params: IdParams } },
     async (request, reply) => {
       const data = await jobCgz(scheduler.ctx, request.params.id);
       return reply.type('application/octet-stream').send(data);
@@ -46,14 +46,14 @@ export const fileRoutes: FastifyPluginAsync<{ scheduler: Scheduler }> = async (f
   for (const top of ['initrd', 'kernel'] as const) {
     app.get(
       `/${top}/*`,
-      { schema: { summary: `Build artifacts under /${top}/ (SPEC §4 layout)`, params: Type.Object({ '*': Type.String() }) } },
+      { schema: { tags: ['boot'], summary: `Build artifacts under /${top}/ (SPEC §4 layout)`, params: Type.Object({ '*': Type.String() }) } },
       async (request, reply) => serveTree(join(srv, top), request.params['*'], reply, 'artifact'),
     );
   }
 
   app.get(
     '/result/*',
-    { schema: { summary: 'Result files (a directory answers the list of its entries)', params: Type.Object({ '*': Type.String() }) } },
+    { schema: { tags: ['boot'], summary: 'Result files (a directory answers the list of its entries)', params: Type.Object({ '*': Type.String() }) } },
     async (request, reply) => serveTree(join(srv, 'result'), request.params['*'], reply, 'result file'),
   );
 };

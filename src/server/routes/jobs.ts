@@ -5,8 +5,8 @@ import { Type } from 'typebox';
 import { JobFileError, loadJobText } from '../../jobfile/index.ts';
 import { UserError } from '../../errors.ts';
 import type { Scheduler } from '../../scheduler/scheduler.ts';
-import type { SubmitIssue } from '../../scheduler/submit.ts';
-import { errorResponses, IdParams, JobDetailBody, SubmitResults } from '../schemas.ts';
+import { EventsPage, HealthSchema, Job, StageSchema, SubmitResults, type SubmitIssue } from '../../api/contract.ts';
+import { errorResponses, IdParams } from '../schemas.ts';
 import { clientGone } from '../errors.ts';
 
 export const jobRoutes: FastifyPluginAsync<{ scheduler: Scheduler }> = async (fastify, { scheduler }) => {
@@ -18,6 +18,7 @@ export const jobRoutes: FastifyPluginAsync<{ scheduler: Scheduler }> = async (fa
     '/api/jobs',
     {
       schema: {
+        tags: ['jobs'],
         summary: 'Submit jobs',
         description: 'Body: one job object, an array of them, or a job file as YAML (Content-Type: application/yaml; multi-document and matrix rules apply, includes do not). All jobs are submitted or none.',
         // The string (a YAML body) first: with coerceTypes 'array' a later Array branch would wrap it as [text].
@@ -50,16 +51,17 @@ export const jobRoutes: FastifyPluginAsync<{ scheduler: Scheduler }> = async (fa
     '/api/jobs',
     {
       schema: {
+        tags: ['jobs'],
         summary: 'List jobs, newest first',
         querystring: Type.Object({
-          stage: Type.Optional(Type.String()),
-          health: Type.Optional(Type.String()),
-          suite: Type.Optional(Type.String()),
-          account: Type.Optional(Type.String()),
-          before: Type.Optional(Type.Integer({ minimum: 1 })),
-          limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })),
+          stage: Type.Optional(StageSchema),
+          health: Type.Optional(HealthSchema),
+          suite: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$' })),
+          account: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$' })),
+          before: Type.Optional(Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER })),
+          limit: Type.Integer({ minimum: 1, maximum: 1000, default: 100 }),
         }),
-        response: { 200: Type.Array(JobDetailBody), ...errorResponses },
+        response: { 200: Type.Array(Job), ...errorResponses },
       },
     },
     async (request) => scheduler.jobs(request.query),
@@ -67,7 +69,7 @@ export const jobRoutes: FastifyPluginAsync<{ scheduler: Scheduler }> = async (fa
 
   app.get(
     '/api/jobs/:id',
-    { schema: { summary: 'A job with its deps, ss_wait_jobs and timeline', params: IdParams, response: { 200: JobDetailBody, ...errorResponses } } },
+    { schema: { tags: ['jobs'], summary: 'A job with its deps, ss_wait_jobs and timeline', params: IdParams, response: { 200: Job, ...errorResponses } } },
     async (request) => scheduler.job(request.params.id),
   );
 
@@ -75,9 +77,11 @@ export const jobRoutes: FastifyPluginAsync<{ scheduler: Scheduler }> = async (fa
     '/api/jobs/:id/events',
     {
       schema: {
+        tags: ['jobs'],
         summary: 'Timeline entries after an event id; waits up to `wait` seconds for the next one',
         params: IdParams,
-        querystring: Type.Object({ after: Type.Integer({ minimum: 0, default: 0 }), wait: Type.Number({ minimum: 0, maximum: 60, default: 0 }) }),
+        querystring: Type.Object({ after: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, default: 0 }), wait: Type.Number({ minimum: 0, maximum: 60, default: 0 }) }),
+        response: { 200: EventsPage, ...errorResponses },
       },
     },
     async (request, reply) => scheduler.events(request.params.id, request.query.after, request.query.wait * 1000, clientGone(reply)),
@@ -85,11 +89,10 @@ export const jobRoutes: FastifyPluginAsync<{ scheduler: Scheduler }> = async (fa
 
   app.post(
     '/api/jobs/:id/cancel',
-    { schema: { summary: 'Cancel a job that has not finished', params: IdParams, response: { 200: JobDetailBody, ...errorResponses } } },
+    { schema: { tags: ['jobs'], summary: 'Cancel a job that has not finished', params: IdParams, response: { 200: Job, ...errorResponses } } },
     async (request) => {
       await scheduler.cancel(request.params.id);
       return scheduler.job(request.params.id);
     },
   );
 };
-

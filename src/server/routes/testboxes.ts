@@ -1,20 +1,29 @@
-// /api/testboxes: registration, heartbeats, the long-poll for work, and the
-// testbox reports on a job it holds (stage, result files, close).
+// /api/testboxes and the testbox protocol: registration, heartbeats, the
+// long-poll for work, and what a testbox reports about a job it holds
+// (stage, result files, artifacts, the close).
 import type { FastifyPluginAsync } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { Readable } from 'node:stream';
 import type { Scheduler } from '../../scheduler/scheduler.ts';
-import { TESTBOX_HEALTHS } from '../../model/lifecycle.ts';
-import { errorResponses, Holder, HostParams, IdParams, TestboxRegistration } from '../schemas.ts';
+import { ArtifactStored, Assignment, CloseReport, HeartbeatReply, Holder, Ok, Registered, ResultStored, StageReport, Testbox, TestboxRegistration } from '../../api/contract.ts';
+import { errorResponses, HostParams, IdParams } from '../schemas.ts';
 import { clientGone } from '../errors.ts';
+
+const PROTOCOL = ['testbox protocol'];
 
 export const testboxRoutes: FastifyPluginAsync<{ scheduler: Scheduler }> = async (fastify, { scheduler }) => {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
 
+  app.get(
+    '/api/testboxes',
+    { schema: { tags: ['testboxes'], summary: 'Testboxes with their state and the jobs they hold', response: { 200: Type.Array(Testbox) } } },
+    async () => scheduler.testboxes(),
+  );
+
   app.post(
     '/api/testboxes/register',
-    { schema: { summary: 'Register (or re-register) a testbox', body: TestboxRegistration, response: { 200: Type.Object({ heartbeat_interval: Type.Integer() }), ...errorResponses } } },
+    { schema: { tags: PROTOCOL, summary: 'Register (or re-register) a testbox', body: TestboxRegistration, response: { 200: Registered, ...errorResponses } } },
     async (request) => scheduler.registerTestbox(request.body),
   );
 
@@ -22,9 +31,10 @@ export const testboxRoutes: FastifyPluginAsync<{ scheduler: Scheduler }> = async
     '/api/testboxes/:host/heartbeat',
     {
       schema: {
+        tags: PROTOCOL,
         summary: 'Heartbeat; answers the ids of the jobs the scheduler believes the box holds',
         params: HostParams,
-        response: { 200: Type.Object({ jobs: Type.Array(Type.Integer()) }), ...errorResponses },
+        response: { 200: HeartbeatReply, ...errorResponses },
       },
     },
     async (request) => scheduler.heartbeat(request.params.host),
@@ -34,28 +44,29 @@ export const testboxRoutes: FastifyPluginAsync<{ scheduler: Scheduler }> = async
     '/api/testboxes/:host/next',
     {
       schema: {
+        tags: PROTOCOL,
         summary: 'Long-poll for a job: 200 with the assignment, 204 when none came within `wait` seconds',
         params: HostParams,
         querystring: Type.Object({ wait: Type.Number({ minimum: 0, maximum: 60, default: 30 }) }),
+        response: { 200: Assignment, 204: Type.Null({ description: 'No job within the wait' }), ...errorResponses },
       },
     },
     async (request, reply) => {
       const assignment = await scheduler.next(request.params.host, request.query.wait * 1000, clientGone(reply));
-      if (!assignment) return reply.status(204).send();
+      if (!assignment) return reply.status(204).send(null);
       return assignment;
     },
   );
-
-  app.get('/api/testboxes', { schema: { summary: 'Testboxes with their state and the jobs they hold' } }, async () => scheduler.testboxes());
 
   app.post(
     '/api/jobs/:id/stage',
     {
       schema: {
+        tags: PROTOCOL,
         summary: 'A testbox reports that a job it holds moved on (running, post_run)',
         params: IdParams,
-        body: Type.Intersect([Holder, Type.Object({ stage: Type.Union([Type.Literal('running'), Type.Literal('post_run')]) })]),
-        response: { 200: Type.Object({ ok: Type.Boolean() }), ...errorResponses },
+        body: StageReport,
+        response: { 200: Ok, ...errorResponses },
       },
     },
     async (request) => {
@@ -72,10 +83,11 @@ export const testboxRoutes: FastifyPluginAsync<{ scheduler: Scheduler }> = async
     {
       bodyLimit: Number.MAX_SAFE_INTEGER,
       schema: {
+        tags: PROTOCOL,
         summary: "Upload a file into the job's result root (only there)",
-        params: Type.Object({ id: Type.Integer({ minimum: 1 }), '*': Type.String() }),
+        params: Type.Object({ id: Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER }), '*': Type.String({ maxLength: 1024 }) }),
         querystring: Holder,
-        response: { 200: Type.Object({ path: Type.String(), bytes: Type.Integer() }), ...errorResponses },
+        response: { 200: ResultStored, ...errorResponses },
       },
     },
     async (request) => scheduler.saveResult(request.params.id, request.query.testbox, request.params['*'], request.body as Readable),
@@ -86,10 +98,11 @@ export const testboxRoutes: FastifyPluginAsync<{ scheduler: Scheduler }> = async
     {
       bodyLimit: Number.MAX_SAFE_INTEGER,
       schema: {
+        tags: PROTOCOL,
         summary: 'A pkgbuild job uploads an artifact of its build (pkg.cgz; for linux also vmlinuz and modules.cgz); the server records its sha256',
-        params: Type.Object({ id: Type.Integer({ minimum: 1 }), name: Type.String() }),
+        params: Type.Object({ id: Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER }), name: Type.String({ maxLength: 64 }) }),
         querystring: Holder,
-        response: { 200: Type.Object({ name: Type.String(), path: Type.String(), size: Type.Integer(), sha256: Type.String() }), ...errorResponses },
+        response: { 200: ArtifactStored, ...errorResponses },
       },
     },
     async (request) => scheduler.saveArtifact(request.params.id, request.query.testbox, request.params.name, request.body as Readable),
@@ -99,10 +112,11 @@ export const testboxRoutes: FastifyPluginAsync<{ scheduler: Scheduler }> = async
     '/api/jobs/:id/close',
     {
       schema: {
+        tags: PROTOCOL,
         summary: 'A testbox closes a job it holds with its health',
         params: IdParams,
-        body: Type.Intersect([Holder, Type.Object({ health: Type.Union(TESTBOX_HEALTHS.map((h) => Type.Literal(h))) })]),
-        response: { 200: Type.Object({ ok: Type.Boolean() }), ...errorResponses },
+        body: CloseReport,
+        response: { 200: Ok, ...errorResponses },
       },
     },
     async (request) => {
@@ -110,5 +124,4 @@ export const testboxRoutes: FastifyPluginAsync<{ scheduler: Scheduler }> = async
       return { ok: true };
     },
   );
-
 };

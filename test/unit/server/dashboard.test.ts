@@ -4,13 +4,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { bisectPage, esc, html, Html, overviewPage } from '../../../src/server/dashboard.ts';
-import type { BisectView } from '../../../src/scheduler/bisect/driver.ts';
+import type { Bisect } from '../../../src/api/contract.ts';
 
 const GOOD = 'a'.repeat(40);
 const BAD = 'b'.repeat(40);
 const CULPRIT = 'c'.repeat(40);
 
-function bisect(over: Partial<BisectView> = {}): BisectView {
+function bisect(over: Partial<Bisect> = {}): Bisect {
   return {
     id: 7, state: 'done', pkg: 'demo', criterion: 'perf', metric: 'demo-test.ops_per_sec', direction: 'higher',
     good: [GOOD], bad: BAD, upstream_url: 'https://example.org/demo.git', candidates: 30,
@@ -25,7 +25,7 @@ function bisect(over: Partial<BisectView> = {}): BisectView {
       commits: { [CULPRIT]: { subject: 'speed up <fast path> & "tidy"', author: 'Dev <dev@example.org>', date: '2026-01-01' } },
     },
     error: null,
-    request: {} as BisectView['request'],
+    request: {} as Bisect['request'],
     created_at: '2026-11-25T00:00:00.000Z', finished_at: '2026-11-25T00:05:00.000Z',
     ...over,
   };

@@ -17,8 +17,8 @@ import { tempDir } from '../../support/tmp.ts';
 const BASE: BuildInputs = {
   pkg: 'hello',
   fork: 'hello',
-  url: 'https://example.org/hello.git',
-  sha: '0123456789abcdef0123456789abcdef01234567',
+  upstream_url: 'https://example.org/hello.git',
+  commit: '0123456789abcdef0123456789abcdef01234567',
   config_sha256: 'c'.repeat(64),
   os: 'debian',
   os_version: '12',
@@ -32,8 +32,8 @@ describe('build key: the pure function', () => {
   const changes: [string, Partial<BuildInputs>][] = [
     ['pkg', { pkg: 'hello2' }],
     ['fork', { fork: 'hello-next' }],
-    ['url', { url: 'https://example.org/other/hello.git' }],
-    ['sha', { sha: '1123456789abcdef0123456789abcdef01234567' }],
+    ['upstream_url', { upstream_url: 'https://example.org/other/hello.git' }],
+    ['commit', { commit: '1123456789abcdef0123456789abcdef01234567' }],
     ['config content', { config_sha256: 'd'.repeat(64) }],
     ['no config', { config_sha256: null }],
     ['os', { os: 'openeuler' }],
@@ -50,6 +50,10 @@ describe('build key: the pure function', () => {
 
   test('is a sha256 in hex', () => assert.match(base, /^[0-9a-f]{64}$/));
 
+  test('is stable across releases: a key stored by an earlier version still names the same build', () => {
+    assert.equal(base, 'af8626ee0061c48d042e3a17d1c61e41b4ca08a7b17f00e3b1d1dcb94a3f184f');
+  });
+
   for (const [what, change] of changes) {
     test(`changes with ${what}`, () => assert.notEqual(buildKey({ ...BASE, ...change }), base));
   }
@@ -62,7 +66,7 @@ describe('build key: the pure function', () => {
   test('does not change with the order of keys or a sha in capitals', () => {
     const reordered = Object.fromEntries(Object.entries(BASE).reverse()) as unknown as BuildInputs;
     assert.equal(buildKey({ ...reordered, params: { pkg_ver: 'v1', cflags: '-O2' } }), base);
-    assert.equal(buildKey({ ...BASE, sha: BASE.sha.toUpperCase() }), base);
+    assert.equal(buildKey({ ...BASE, commit: BASE.commit.toUpperCase() }), base);
   });
 
   test('a parameter cannot pose as another input (values are nested, not concatenated)', () => {

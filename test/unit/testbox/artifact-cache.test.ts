@@ -10,9 +10,9 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { ArtifactCache } from '../../../src/testbox/artifact-cache.ts';
-import { ApiClient } from '../../../src/api-client.ts';
+import { ApiClient } from '../../../src/api/client.ts';
 import { packEntries } from '../../../src/artifacts/cgz.ts';
-import type { ArtifactRef } from '../../../src/scheduler/views.ts';
+import type { ArtifactRef } from '../../../src/api/contract.ts';
 import { tempDir } from '../../support/tmp.ts';
 
 const t = tempDir();

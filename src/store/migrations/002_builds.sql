@@ -19,11 +19,11 @@ CREATE TABLE builds (
   testbox        TEXT    NOT NULL,          -- group the pkgbuild job runs on
   state          TEXT    NOT NULL,          -- queued | building | succeeded | failed | cancelled
   attempts       INTEGER NOT NULL DEFAULT 0,
-  pkgbuild_job   INTEGER,                   -- the current (or last) pkgbuild job
+  pkgbuild_job   {{bigint}},                   -- the current (or last) pkgbuild job
   error          TEXT,                      -- JSON: why it failed
-  created_at     INTEGER NOT NULL,
-  started_at     INTEGER,
-  finished_at    INTEGER
+  created_at     {{bigint}} NOT NULL,
+  started_at     {{bigint}},
+  finished_at    {{bigint}}
 );
 CREATE INDEX builds_state ON builds (state, created_at);
 CREATE INDEX builds_pkg ON builds (pkg, sha);
@@ -32,14 +32,14 @@ CREATE TABLE build_files (
   build_key  TEXT    NOT NULL REFERENCES builds (key),
   name       TEXT    NOT NULL,              -- pkg.cgz | vmlinuz | modules.cgz
   path       TEXT    NOT NULL,              -- URL path, also the file under <data>/srv
-  size       INTEGER NOT NULL,
+  size       {{bigint}} NOT NULL,
   sha256     TEXT    NOT NULL,
-  job_id     INTEGER NOT NULL,              -- the pkgbuild job that uploaded it
+  job_id     {{bigint}} NOT NULL,            -- the pkgbuild job that uploaded it
   PRIMARY KEY (build_key, name)
 );
 
 CREATE TABLE job_deps (
-  job_id     INTEGER NOT NULL REFERENCES jobs (id),
+  job_id     {{bigint}} NOT NULL REFERENCES jobs (id),
   build_key  TEXT    NOT NULL REFERENCES builds (key),
   pkg        TEXT    NOT NULL,
   state      TEXT    NOT NULL,              -- waiting | done | failed | detached

@@ -1,3 +1,6 @@
+-- engine: postgres
+-- (SQLite claims with plain queries in one transaction, store/claim.ts: there
+-- this version is recorded and nothing runs.)
 -- The claim as one PostgreSQL function, so a testbox's claim is one round
 -- trip. The order is model/match.ts's (priority, then the account with
 -- fewer jobs on testboxes, then the oldest); the claim test holds the two

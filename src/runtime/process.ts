@@ -5,7 +5,7 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { rename, writeFile } from 'node:fs/promises';
 import { once } from 'node:events';
 import type { Runtime, RunOutcome, RunRequest } from './runtime.ts';
-import { killGroup } from '../../process-group.ts';
+import { killGroup } from '../util/process-group.ts';
 
 const KILL_GRACE_MS = 3000;
 

@@ -2,7 +2,7 @@
 -- engine's log (replayed to resume after a restart) and the probe jobs.
 
 CREATE TABLE bisects (
-  id            INTEGER PRIMARY KEY AUTOINCREMENT,
+  id            {{id}},
   state         TEXT    NOT NULL,   -- running | done | failed | cancelled
   pkg           TEXT    NOT NULL,
   criterion     TEXT    NOT NULL,
@@ -13,16 +13,16 @@ CREATE TABLE bisects (
   result        TEXT,               -- JSON: the result and the commits it names
   error         TEXT,
   driver        TEXT,               -- the server process driving it now
-  lease_until   INTEGER,            -- until when; another server may take over after
-  created_at    INTEGER NOT NULL,
-  updated_at    INTEGER NOT NULL,
-  finished_at   INTEGER
+  lease_until   {{bigint}},            -- until when; another server may take over after
+  created_at    {{bigint}} NOT NULL,
+  updated_at    {{bigint}} NOT NULL,
+  finished_at   {{bigint}}
 );
 CREATE INDEX bisects_state ON bisects (state);
 
 -- The engine's log, entry by entry: a round it asked for or a run reported.
 CREATE TABLE bisect_log (
-  bisect_id  INTEGER NOT NULL REFERENCES bisects (id),
+  bisect_id  {{bigint}} NOT NULL REFERENCES bisects (id),
   seq        INTEGER NOT NULL,
   entry      TEXT    NOT NULL,
   PRIMARY KEY (bisect_id, seq)
@@ -30,8 +30,8 @@ CREATE TABLE bisect_log (
 
 -- Every job submitted for a probe; `recorded` once its run is in the log.
 CREATE TABLE bisect_jobs (
-  job_id     INTEGER PRIMARY KEY REFERENCES jobs (id),
-  bisect_id  INTEGER NOT NULL REFERENCES bisects (id),
+  job_id     {{bigint}} PRIMARY KEY REFERENCES jobs (id),
+  bisect_id  {{bigint}} NOT NULL REFERENCES bisects (id),
   sha        TEXT    NOT NULL,
   round      INTEGER NOT NULL,
   recorded   INTEGER NOT NULL DEFAULT 0

@@ -5,11 +5,12 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { pipeline } from 'node:stream/promises';
-import { UserError } from './errors.ts';
+import { UserError, type ErrorCode } from '../errors.ts';
 
+/** A 4xx answer: the server's {error, message, details}, with its status. */
 export class ApiError extends UserError {
   constructor(status: number, code: string, message: string, details: unknown) {
-    super(code, message, details, status);
+    super(code as ErrorCode, message, details, status);
     this.name = 'ApiError';
   }
 }

@@ -1,0 +1,75 @@
+// Starting a lab bisect (SPEC §7): the request checked, the job as it would
+// run at the bad commit prepared through the normal submit path (which finds
+// the package's upstream and checks the job whole), good and bad resolved
+// against the upstream's mirror, the candidate graph taken from
+// `git rev-list --parents`, and the bisect stored, ready to be driven.
+import { createBisect } from '../../bisect/engine.ts';
+import { parseRevList } from '../../bisect/dag.ts';
+import type { BisectSpec, Criterion, Dag } from '../../bisect/types.ts';
+import type { BisectRequest } from '../../api/contract.ts';
+import { UserError } from '../../errors.ts';
+import { loadJobText } from '../../jobfile/index.ts';
+import { git } from '../../stack/git.ts';
+import { insertBisect, type StoredBisectRequest } from '../../store/bisects.ts';
+import type { Ctx } from '../context.ts';
+import { prepareJobs } from '../submit.ts';
+
+export const bisectChannel = (id: number): string => `bisect:${id}`;
+
+/** Checks and stores a new bisect; returns its id. */
+export async function startBisect(ctx: Ctx, req: BisectRequest): Promise<number> {
+  const template = oneJob(req.job);
+  const ss = template.ss as Record<string, Record<string, string> | null> | undefined;
+  if (!ss || !(req.pkg in ss)) throw new UserError('bad_bisect', `the job has no ss.${req.pkg}: a lab bisect moves ss.${req.pkg}.commit`, { path: `ss.${req.pkg}` });
+  const goods = (Array.isArray(req.good) ? req.good : [req.good]).map(String);
+  if (goods.length === 0) throw new UserError('bad_bisect', 'at least one good commit is needed');
+  const criterion: Criterion = req.criterion ?? (req.metric ? 'perf' : 'function');
+  // The job as it would be submitted at the bad commit: checks it whole and finds the upstream.
+  const prepared = await prepareJobs(ctx, [withCommit(template, req.pkg, req.bad)]);
+  const build = prepared.stacks[0]!.find((b) => b.pkg === req.pkg)!;
+  const url = build.upstream_url;
+  const bad = build.commit;
+  const good = await Promise.all(goods.map((g) => ctx.git.resolve(url, g)));
+  if (good.includes(bad)) throw new UserError('bad_bisect', 'the bad commit is also given as good');
+  const mirror = ctx.git.mirror(url);
+  const revList = await git(['rev-list', '--parents', ...(req.first_parent ? ['--first-parent'] : []), bad, ...good.map((g) => `^${g}`), '--'], { cwd: mirror });
+  if (revList.trim() === '') throw new UserError('bad_bisect', `${req.bad} is an ancestor of a good commit: nothing to bisect`);
+  const dag: Dag = parseRevList(revList, { bad, good, firstParent: req.first_parent ?? false });
+  const spec: BisectSpec = { criterion };
+  if (criterion === 'perf') {
+    if (!req.metric || !req.direction) throw new UserError('bad_bisect', 'perf bisection needs a metric (suite.key) and a direction (lower or higher is better)');
+    spec.metric = req.metric;
+    spec.direction = req.direction;
+  }
+  if (req.repeat !== undefined) spec.repeat = req.repeat;
+  if (req.max_runs !== undefined) spec.maxRuns = req.max_runs;
+  try {
+    createBisect(dag, spec);
+  } catch (err) {
+    throw err instanceof RangeError ? new UserError('bad_bisect', err.message) : err;
+  }
+  const { direction, ...rest } = req;
+  const stored: StoredBisectRequest = { ...rest, ...(direction ? { direction } : {}), job: template, criterion, good, good_refs: goods, bad_ref: req.bad, bad };
+  const id = await insertBisect(ctx.store.db, { pkg: req.pkg, criterion, request: stored, upstream_url: url, dag, spec, now: ctx.now() });
+  ctx.log.info({ bisect: id, pkg: req.pkg, criterion, candidates: dag.commits.length }, 'bisect started');
+  return id;
+}
+
+/** The one job of a request body: an object, or YAML that expands to exactly one job. */
+function oneJob(job: unknown): Record<string, unknown> {
+  if (typeof job === 'string') {
+    const loaded = loadJobText(job, 'job').jobs;
+    if (loaded.length !== 1) throw new UserError('bad_bisect', `the job file expands to ${loaded.length} jobs; a bisect needs exactly one`);
+    return loaded[0]!;
+  }
+  if (!job || typeof job !== 'object' || Array.isArray(job)) throw new UserError('bad_bisect', 'job must be one job object (or its YAML)');
+  return job as Record<string, unknown>;
+}
+
+/** The job with ss.<pkg>.commit set (and, for probes, labelled with its bisect). */
+export function withCommit(job: Record<string, unknown>, pkg: string, commit: string, bisect?: number): Record<string, unknown> {
+  const ss = structuredClone(job.ss) as Record<string, Record<string, string> | null>;
+  ss[pkg] = { ...(ss[pkg] ?? {}), commit };
+  const labels = bisect === undefined ? job.labels : { ...((job.labels as object) ?? {}), bisect };
+  return { ...job, ss, ...(labels === undefined ? {} : { labels }) };
+}
