@@ -3,6 +3,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve, join } from 'node:path';
 import { Lab } from './lab.ts';
+import { UserError } from './errors.ts';
 import type { Deadlines } from './model/lifecycle.ts';
 import type { JobDefaults } from './model/job.ts';
 
@@ -41,7 +42,7 @@ export interface LabConfig {
   limits: { maxUploadBytes: number; maxJobsPerSubmit: number };
 }
 
-export const DEFAULT_PORT = 3000;
+const DEFAULT_PORT = 3000;
 
 /** The names stacklab uses for the machine's architecture (lkp-tests' spelling). */
 export function hostArch(): string {
@@ -50,7 +51,7 @@ export function hostArch(): string {
 }
 
 /** The server host's os and version from /etc/os-release (ID, VERSION_ID). */
-export function hostOs(): { os: string; os_version: string } {
+function hostOs(): { os: string; os_version: string } {
   try {
     const text = readFileSync('/etc/os-release', 'utf8');
     const get = (k: string) => text.match(new RegExp(`^${k}="?([^"\\n]*)"?$`, 'm'))?.[1];
@@ -66,19 +67,21 @@ export function defaultServerUrl(env: NodeJS.ProcessEnv = process.env): string {
 
 export function buildConfig(opts: ServerOptions, env: NodeJS.ProcessEnv = process.env): LabConfig {
   const dataDir = resolve(opts.data ?? env.STACKLAB_DATA ?? '.data');
-  const labDir = resolve(opts.lab ?? env.STACKLAB_LAB ?? defaultLabDir());
+  const labDir = labDirOf(opts, env);
   const lab = new Lab(labDir);
   const p = lab.policy;
   const s = (sec: number) => Math.round(sec * 1000);
   const os = hostOs();
   const port = Number(opts.port ?? env.STACKLAB_PORT ?? DEFAULT_PORT);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`bad port ${String(opts.port)}`);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UserError('bad_usage', `the port must be a whole number from 0 to 65535, not ${JSON.stringify(opts.port ?? env.STACKLAB_PORT)}`);
+  const dbPool = Number(opts.dbPool ?? env.STACKLAB_DB_POOL ?? 10);
+  if (!Number.isInteger(dbPool) || dbPool < 1) throw new UserError('bad_usage', `the PostgreSQL pool size must be a positive whole number, not ${JSON.stringify(opts.dbPool ?? env.STACKLAB_DB_POOL)}`);
   return {
     dataDir,
     srvDir: join(dataDir, 'srv'),
     lab,
     dbUrl: opts.db ?? env.STACKLAB_DB ?? join(dataDir, 'stacklab.db'),
-    dbPool: Number(opts.dbPool ?? env.STACKLAB_DB_POOL ?? 10),
+    dbPool,
     host: opts.host ?? env.STACKLAB_HOST ?? '127.0.0.1',
     port,
     timing: {
@@ -100,6 +103,11 @@ export function buildConfig(opts: ServerOptions, env: NodeJS.ProcessEnv = proces
     },
     limits: { maxUploadBytes: 4 * 1024 ** 3, maxJobsPerSubmit: 10_000 },
   };
+}
+
+/** The lab a server with these options uses: --lab, $STACKLAB_LAB, or the shipped example lab. */
+export function labDirOf(opts: Pick<ServerOptions, 'lab'>, env: NodeJS.ProcessEnv = process.env): string {
+  return resolve(opts.lab ?? env.STACKLAB_LAB ?? defaultLabDir());
 }
 
 /** The example lab shipped with stacklab, used when no --lab is given. */

@@ -21,7 +21,7 @@ export const ARTIFACT_NAMES = ['pkg.cgz', 'vmlinuz', 'modules.cgz'] as const;
 export type ArtifactName = (typeof ARTIFACT_NAMES)[number];
 
 /** compass-ci's os_mount: packages for containers vs. for booted machines. */
-export const osMount = (tboxType: string) => (tboxType === 'dc' ? 'container' : 'initramfs');
+const osMount = (tboxType: string) => (tboxType === 'dc' ? 'container' : 'initramfs');
 
 const key12 = (key: string) => key.slice(0, 12);
 

@@ -35,12 +35,6 @@ export function parseId(value: string, what = 'job id'): number {
   return Number(value);
 }
 
-export function parsePositive(value: string, what: string): number {
-  const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0) throw new UserError('bad_usage', `${what} must be a positive number, not ${JSON.stringify(value)}`);
-  return n;
-}
-
 /** A plain text table: columns padded to their widest cell. */
 export function table(headers: string[], rows: (string | number | null | undefined)[][]): string {
   const cells = [headers, ...rows.map((r) => r.map((c) => (c == null ? '-' : String(c))))];

@@ -4,7 +4,7 @@ import { Command, CommanderError } from 'commander';
 import { UserError, FailureError } from '../errors.ts';
 import { commands } from './commands/index.ts';
 
-export function buildProgram(): Command {
+function buildProgram(): Command {
   const program = new Command('stacklab')
     .description('test-lab scheduler: software-stack builds, testboxes, results and bisection')
     .showHelpAfterError()

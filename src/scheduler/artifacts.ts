@@ -14,7 +14,7 @@ import { getBuild, putBuildFile } from '../store/builds.ts';
 import type { Ctx } from './context.ts';
 import { heldJob } from './report.ts';
 
-export interface StoredArtifact {
+interface StoredArtifact {
   name: string;
   path: string;
   size: number;

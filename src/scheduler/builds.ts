@@ -34,7 +34,7 @@ export interface Requester {
 }
 
 /** The pkgbuild job's own fields: what the runner on the testbox needs. */
-export function pkgbuildSpec(ctx: Ctx, b: BuildRow, req: Requester): ResolvedJob {
+function pkgbuildSpec(ctx: Ctx, b: BuildRow, req: Requester): ResolvedJob {
   const policy = ctx.config.lab.policy;
   return {
     suite: 'pkgbuild',
@@ -89,7 +89,7 @@ export async function createPkgbuildJob(ctx: Ctx, t: Tx, b: BuildRow, req: Reque
   return id;
 }
 
-export type Attachment =
+type Attachment =
   | { kind: 'reuse'; build: BuildRow }
   | { kind: 'wait'; build: BuildRow; created: boolean }
   | { kind: 'failed'; build: BuildRow };

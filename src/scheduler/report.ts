@@ -42,7 +42,7 @@ export async function reportStage(ctx: Ctx, id: number, hostname: string, stage:
 }
 
 /** A result file's path relative to the result root: no absolute, empty, . or .. parts. */
-export function checkResultPath(relPath: string): string[] {
+function checkResultPath(relPath: string): string[] {
   const parts = relPath.split('/');
   if (relPath === '' || relPath.startsWith('/') || parts.some((p) => p === '' || p === '.' || p === '..' || p.includes('\0'))) {
     throw new UserError('bad_path', `result path ${JSON.stringify(relPath)} must be relative, without . or .. parts`);
@@ -52,7 +52,7 @@ export function checkResultPath(relPath: string): string[] {
 }
 
 /** A result file's place inside the job's result root, or a refusal. */
-export function resultPath(ctx: Ctx, row: JobRow, relPath: string): string {
+function resultPath(ctx: Ctx, row: JobRow, relPath: string): string {
   const root = resolve(join(ctx.config.srvDir, row.result_root));
   const full = resolve(root, ...checkResultPath(relPath));
   if (!full.startsWith(root + sep)) throw new UserError('bad_path', `result path ${relPath} is outside the result root`);

@@ -17,13 +17,13 @@ import type { Ctx } from './context.ts';
 import { resultRoot, type ResolvedJob } from '../model/job.ts';
 import type { SubmitIssue, SubmitResult } from '../api/contract.ts';
 
-export function invalidJobs(issues: SubmitIssue[]): UserError {
+function invalidJobs(issues: SubmitIssue[]): UserError {
   const lines = issues.map((i) => `job ${i.job}${i.path ? ` ${i.path}` : ''}: ${i.message}`);
   return new UserError('invalid_job', lines.join('\n'), { issues });
 }
 
 /** Checks a job object and fills in the lab's defaults; issues are appended, not thrown. */
-export function resolveJob(ctx: Ctx, raw: unknown, index: number, issues: SubmitIssue[]): ResolvedJob | undefined {
+function resolveJob(ctx: Ctx, raw: unknown, index: number, issues: SubmitIssue[]): ResolvedJob | undefined {
   const schemaIssues = validateJob(raw);
   for (const i of schemaIssues) issues.push({ job: index, path: i.path, message: i.message });
   if (schemaIssues.length > 0) return undefined;

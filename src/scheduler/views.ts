@@ -72,7 +72,7 @@ export function jobDetail(row: JobRow, events?: EventRow[], deps: DepInfo[] = []
     modules_uri: null,
   };
   for (const d of deps) if (d.build.pkgbuild_job != null) view.ss_wait_jobs[String(d.build.pkgbuild_job)] = waitStatus(d.build);
-  // A kernel is named only once it exists: never a URI to something not built (REFERENCE #1).
+  // A kernel is named only once it exists: never a URI to something not built (docs/COMPASS-CI.md #1).
   for (const a of usableArtifacts(deps)) {
     if (a.name === 'pkg.cgz') view.initrds.push(a.url);
     else if (a.name === 'vmlinuz') view.kernel_uri = a.url;

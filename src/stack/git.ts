@@ -12,7 +12,7 @@ import { UserError } from '../errors.ts';
 
 const run = promisify(execFile);
 
-export const GIT_ENV: NodeJS.ProcessEnv = {
+const GIT_ENV: NodeJS.ProcessEnv = {
   ...process.env,
   GIT_TERMINAL_PROMPT: '0',
   GIT_ALLOW_PROTOCOL: 'file:git:http:https:ssh',
@@ -46,13 +46,13 @@ const SHORT_SHA = /^[0-9a-f]{4,39}$/;
  * A ref as a user may write it (v5.10, master, a sha, v1.1~5, HEAD^2): no
  * option-like string, whitespace, range or path syntax reaches git.
  */
-export function checkRef(ref: string): void {
+function checkRef(ref: string): void {
   if (ref === '' || ref.startsWith('-') || /[\s\0:?*[\\]|\.\.|@\{/.test(ref) || ref.length > 200) {
     throw new UserError('bad_ref', `${JSON.stringify(ref)} is not a valid git ref`);
   }
 }
 
-export function checkUrl(url: string): void {
+function checkUrl(url: string): void {
   if (url === '' || url.startsWith('-') || /^ext::|^fd::/i.test(url) || /[\0\n]/.test(url)) {
     throw new UserError('bad_url', `${JSON.stringify(url)} is not an allowed upstream url`);
   }

@@ -6,7 +6,8 @@
 // (migrations/003) implement it in SQL, and the claim test holds both to it.
 import { ACTIVE_STAGES } from '../model/lifecycle.ts';
 import { pickAmongAccounts } from '../model/match.ts';
-import { decodeJob, type Db, type JobRow } from './jobs.ts';
+import type { Db } from './jobs.ts';
+import { decodeJob, type JobRow } from './rows.ts';
 import { markBuilding } from './builds.ts';
 
 export interface BoxState {

@@ -11,7 +11,7 @@ import { MAX_MESSAGE_BYTES, type ClaimHost, type Dialect, type Tx } from './dial
 import { SqliteStore } from './dialects/sqlite.ts';
 import { PostgresStore } from './dialects/postgres.ts';
 import { Notifier } from './notify.ts';
-import type { JobRow } from './jobs.ts';
+import type { JobRow } from './rows.ts';
 
 export type { Tx } from './dialect.ts';
 

@@ -4,7 +4,7 @@
 // against this: nothing outside store/ knows which engine it talks to.
 import type { Kysely, SelectQueryBuilder, Transaction } from 'kysely';
 import type { Database } from './schema.ts';
-import type { JobRow } from './jobs.ts';
+import type { JobRow } from './rows.ts';
 
 /** A transaction, with signals sent only if (and when) it commits. */
 export interface Tx {

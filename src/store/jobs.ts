@@ -2,35 +2,16 @@
 // Every state-changing update is guarded by the stage it expects, so a late
 // or duplicate report changes nothing. Rows leave here with their JSON
 // columns parsed (JobRow).
-import type { Insertable, Kysely, Selectable } from 'kysely';
-import type { Database, JobsTable, Stage, Health } from './schema.ts';
+import type { Kysely } from 'kysely';
+import type { Database, Stage, Health } from './schema.ts';
 import type { Tx } from './dialect.ts';
 import { ACTIVE_STAGES } from '../model/lifecycle.ts';
-import type { ResolvedJob } from '../model/job.ts';
 import type { DepFailure, Stats } from '../api/contract.ts';
+import { decodeJob, type JobRow, type NewJob } from './rows.ts';
+
+export { decodeJob, type JobRow, type NewJob } from './rows.ts';
 
 export type Db = Kysely<Database>;
-
-/** A job row as the scheduler sees it: ids as numbers, JSON parsed. */
-export interface JobRow extends Omit<Selectable<JobsTable>, 'spec' | 'stats' | 'dep_failure'> {
-  spec: ResolvedJob;
-  stats: Stats | null;
-  dep_failure: DepFailure | null;
-}
-
-export interface NewJob extends Omit<Insertable<JobsTable>, 'spec' | 'stats' | 'dep_failure'> {
-  spec: ResolvedJob;
-}
-
-export function decodeJob(r: Selectable<JobsTable>): JobRow {
-  return {
-    ...r,
-    id: Number(r.id),
-    spec: JSON.parse(r.spec) as ResolvedJob,
-    stats: r.stats == null ? null : (JSON.parse(r.stats) as Stats),
-    dep_failure: r.dep_failure == null ? null : (JSON.parse(r.dep_failure) as DepFailure),
-  };
-}
 
 export async function insertJob(db: Db, job: NewJob): Promise<number> {
   const row = await db

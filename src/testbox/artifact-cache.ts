@@ -66,7 +66,7 @@ export class ArtifactCache {
 }
 
 /** `<pkg>_root` as an environment variable name: characters a shell cannot use become '_'. */
-export const rootVar = (pkg: string) => `${pkg.replace(/[^A-Za-z0-9_]/g, '_')}_root`;
+const rootVar = (pkg: string) => `${pkg.replace(/[^A-Za-z0-9_]/g, '_')}_root`;
 
 /**
  * The environment a suite gets for its ss packages (SPEC §3): `<pkg>_root`

@@ -127,6 +127,13 @@ describe('API and CLI surface, on stacklab up', () => {
     const missing = await cli(['job', 'show', '999999']);
     assert.equal(missing.code, 2);
     assert.match(missing.stderr, /999999/);
+    // Malformed numbers and durations are usage errors that name the option, never a stack trace or a wait for ever.
+    for (const args of [['server', '--port', 'abc'], ['bisect', 'wait', '1', '--timeout', 'abc'], ['jobs', '--stage', 'bogus'], ['jobs', '--limit', '0'], ['testbox', '--mem', '-1'], ['up', '--testboxes', 'x']]) {
+      const r = await cli(args);
+      assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+      assert.match(r.stderr, new RegExp(`option '${args.find((a) => a.startsWith('--'))}`), args.join(' '));
+      assert.doesNotMatch(r.stderr, /\n\s+at /, `${args.join(' ')} printed a stack trace`);
+    }
     const boxes = await cli(['testboxes', '--json']);
     assert.equal(boxes.code, 0);
     assert.equal((JSON.parse(boxes.stdout) as { state: string }[]).length, 1);

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { runCli } from '../support/procs.ts';
 import type { Job } from '../../src/api/contract.ts';
 import type { Bisect } from '../../src/api/contract.ts';
-import { makeDemoUpstream } from '../../examples/demo/upstream.ts';
+import { makeDemoUpstream } from '../../src/demo/upstream.ts';
 import { join } from 'node:path';
 import { after } from 'node:test';
 import { tempDir } from '../support/tmp.ts';

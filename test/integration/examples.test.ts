@@ -9,7 +9,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
-import { makeDemoUpstream, type DemoHistory } from '../../examples/demo/upstream.ts';
+import { makeDemoUpstream, type DemoHistory } from '../../src/demo/upstream.ts';
 import { parseStats } from '../../src/testbox/stats.ts';
 import { tempDir } from '../support/tmp.ts';
 import { ROOT } from '../support/procs.ts';

@@ -1,6 +1,6 @@
 // The software stack end to end (issue 3): real server and testbox processes,
 // real git upstreams, real builds with cc. Besides the issue's promises, one
-// test per way compass-ci's mechanism breaks (REFERENCE.md "Where it breaks"),
+// test per way compass-ci's mechanism breaks (docs/COMPASS-CI.md),
 // named after it.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -51,7 +51,7 @@ describe('ss: builds, cache and release', () => {
     t.cleanup();
   });
 
-  test('two configs of one commit build twice, and each job runs its own config’s build (REFERENCE 1: cache key misses the config)', async () => {
+  test('two configs of one commit build twice, and each job runs its own config’s build (COMPASS-CI #1: cache key misses the config)', async () => {
     const [loud, quiet] = await submit(api, helloJob({ commit: 'v2', config: 'loud' }), helloJob({ commit: 'v2', config: 'quiet' }));
     // While they wait, neither names an artifact it does not have yet.
     const waiting = await api.get<Job>(`/api/jobs/${loud}`);
@@ -93,7 +93,7 @@ describe('ss: builds, cache and release', () => {
     assert.equal((await buildsOf(api, 'hello')).length, before, 'no new build');
   });
 
-  test('four concurrent identical jobs share one build, and all four are released (REFERENCE 2: duplicate builds)', async () => {
+  test('four concurrent identical jobs share one build, and all four are released (COMPASS-CI #2: duplicate builds)', async () => {
     const job = helloJob({ commit: 'v2', config: 'loud', delay: '1' });
     const ids = (await Promise.all([1, 2, 3, 4].map(() => submit(api, job)))).flat();
     const jobs = await Promise.all(ids.map((id) => finished(api, id)));
@@ -105,7 +105,7 @@ describe('ss: builds, cache and release', () => {
     assert.deepEqual(b.jobs!.map((x) => x.wait).sort(), ['done', 'done', 'done', 'done']);
   });
 
-  test('a recipe that fails finishes every waiter dependency_failed within a second of the build’s close (REFERENCE 4: failure not finished)', async () => {
+  test('a recipe that fails finishes every waiter dependency_failed within a second of the build’s close (COMPASS-CI #4: failure not finished)', async () => {
     const ids = await submit(api, helloJob({ commit: lab.hello.broken }), helloJob({ commit: lab.hello.broken }), helloJob({ commit: lab.hello.broken, config: 'loud' }));
     const jobs = await Promise.all(ids.map((id) => finished(api, id)));
     for (const j of jobs) {
@@ -132,7 +132,7 @@ describe('ss: builds, cache and release', () => {
     assert.equal((l.dep_failure as { cached?: boolean }).cached, true);
   });
 
-  test('two builds that finish together both count: the job waiting on both is released (REFERENCE 3: lost updates)', async () => {
+  test('two builds that finish together both count: the job waiting on both is released (COMPASS-CI #3: lost updates)', async () => {
     const [id] = await submit(api, {
       suite: 'use-hello',
       testbox: 'dc',
@@ -145,7 +145,7 @@ describe('ss: builds, cache and release', () => {
     assert.equal(j.timeline!.filter((e) => e.event === 'release').length, 1, 'released once, when the second build closed');
   });
 
-  test('release is an event: the job is released in the build’s closing transaction (REFERENCE 5: polling latency)', async () => {
+  test('release is an event: the job is released in the build’s closing transaction (COMPASS-CI #5: polling latency)', async () => {
     const [id] = await submit(api, helloJob({ commit: 'v4', config: 'loud' }));
     const j = await finished(api, id!);
     const release = j.timeline!.find((e) => e.event === 'release')!;
@@ -155,7 +155,7 @@ describe('ss: builds, cache and release', () => {
     assert.ok(j.timeline!.findIndex((e) => e.event === 'boot') > j.timeline!.findIndex((e) => e.event === 'release'));
   });
 
-  test('the build runs on the lab’s build testbox group or the ss entry’s, never the test’s (REFERENCE 7)', async () => {
+  test('the build runs on the lab’s build testbox group or the ss entry’s, never the test’s (COMPASS-CI #7)', async () => {
     const [onVm, explicit] = await submit(
       api,
       { ...helloJob({ commit: 'v1', config: 'loud' }), testbox: 'vm-2p8g' },
@@ -206,7 +206,7 @@ describe('ss: builds, cache and release', () => {
     for (const other of [small, big]) await api.post(`/api/jobs/${other}/cancel`).catch(() => {});
   });
 
-  test('stuck waiters never starve dispatchable jobs (REFERENCE 6: starvation)', async () => {
+  test('stuck waiters never starve dispatchable jobs (COMPASS-CI #6: starvation)', async () => {
     // 150 jobs of one account wait on a build no testbox can run (no vm testbox takes a pkgbuild job of vm-nobody).
     const stuck = await submit(api, ...Array.from({ length: 150 }, () => helloJob({ commit: 'v1', testbox: 'vm-nobody' }, { my_account: 'alice' })));
     const [plain] = await submit(api, { suite: 'boot-test', testbox: 'dc', my_account: 'alice' });
@@ -219,7 +219,7 @@ describe('ss: builds, cache and release', () => {
     assert.equal(b.pkgbuild_jobs![0]!.health, 'cancel');
   });
 
-  test('nothing a job submits can mark dependencies or reach outside the lab (REFERENCE 8: trust)', async () => {
+  test('nothing a job submits can mark dependencies or reach outside the lab (COMPASS-CI #8: trust)', async () => {
     const refusals: [unknown, RegExp][] = [
       [{ ...helloJob({ commit: 'v1' }), ss_wait_jobs: { 1: 'success' } }, /ss_wait_jobs/],
       [{ ...helloJob({ commit: 'v1' }), waited: { 2: 'job_health' } }, /waited/],
@@ -295,7 +295,7 @@ describe('ss: a build testbox that dies', () => {
   });
 });
 
-describe('ss: a build that claims success without its artifact (REFERENCE 9: no check after success)', () => {
+describe('ss: a build that claims success without its artifact (COMPASS-CI #9: no check after success)', () => {
   const t = tempDir();
   let server: Proc & { url: string };
   let api: ApiClient;

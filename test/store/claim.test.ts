@@ -9,7 +9,9 @@ import { claimFor } from '../../src/scheduler/dispatch.ts';
 import { insertJob } from '../../src/store/jobs.ts';
 import { ensureAccount, getTestbox, registerTestbox } from '../../src/store/testboxes.ts';
 import { pickJob, type JobView } from '../../src/model/match.ts';
-import { isActive } from '../../src/model/lifecycle.ts';
+import { ACTIVE_STAGES, isActive } from '../../src/model/lifecycle.ts';
+import { BOX_LOCK } from '../../src/store/claim.ts';
+import { sql } from 'kysely';
 import type { ResolvedJob } from '../../src/model/job.ts';
 
 /** A small seeded PRNG (mulberry32): the same seed, the same jobs. */
@@ -80,6 +82,22 @@ for (const dialect of await dialects()) {
             }
           }
           assert.ok(claims > 10, `only ${claims} claims happened; the test exercised too little`);
+        } finally {
+          await t.cleanup();
+        }
+      });
+    }
+
+    if (dialect === 'postgres') {
+      test('the claim function holds the same stages and box lock as the TypeScript it mirrors', async () => {
+        const t = await makeScheduler(dialect);
+        try {
+          const { rows } = await sql<{ def: string }>`SELECT pg_get_functiondef('stacklab_claim'::regproc) AS def`.execute(t.store.db);
+          const def = rows[0]!.def;
+          const lists = [...def.matchAll(/stage IN \(([^)]*)\)/g)].map((m) => m[1]!.split(',').map((x) => x.trim().replace(/^'|'$/g, '')));
+          assert.ok(lists.length >= 2, 'the function counts active stages twice (memory, fairness)');
+          for (const list of lists) assert.deepEqual(list, [...ACTIVE_STAGES]);
+          assert.match(def, new RegExp(`pg_advisory_xact_lock\\(${BOX_LOCK},`));
         } finally {
           await t.cleanup();
         }

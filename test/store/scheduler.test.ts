@@ -13,6 +13,7 @@ import { Readable } from 'node:stream';
 import { dialects } from '../support/db.ts';
 import { makeScheduler, type TestScheduler } from '../support/scheduler.ts';
 import { makeSsLab } from '../support/ss-lab.ts';
+import { sql } from 'kysely';
 import { packEntries } from '../../src/artifacts/cgz.ts';
 import { UserError } from '../../src/errors.ts';
 import type { Assignment } from '../../src/api/contract.ts';
@@ -46,6 +47,20 @@ async function runAs(t: TestScheduler, host: string, health = 'success', stats?:
 }
 
 const submitOne = async (t: TestScheduler, jobs: unknown[]) => (await t.scheduler.submit(jobs))[0]!.job_id;
+
+/** A database trigger that makes the insert of job `jobId`'s release event fail: a fault in the middle of a build's close. */
+async function injectFault(t: TestScheduler, dialect: 'sqlite' | 'postgres', jobId: number): Promise<void> {
+  if (dialect === 'sqlite') {
+    await sql.raw(`CREATE TRIGGER inject_fault BEFORE INSERT ON events WHEN NEW.kind = 'release' AND NEW.job_id = ${jobId} BEGIN SELECT RAISE(ABORT, 'injected fault'); END`).execute(t.store.db);
+    return;
+  }
+  await sql.raw(`CREATE FUNCTION inject_fault() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN IF NEW.kind = 'release' AND NEW.job_id = ${jobId} THEN RAISE EXCEPTION 'injected fault'; END IF; RETURN NEW; END $$`).execute(t.store.db);
+  await sql.raw('CREATE TRIGGER inject_fault BEFORE INSERT ON events FOR EACH ROW EXECUTE FUNCTION inject_fault()').execute(t.store.db);
+}
+
+async function removeFault(t: TestScheduler, dialect: 'sqlite' | 'postgres'): Promise<void> {
+  await sql.raw(dialect === 'sqlite' ? 'DROP TRIGGER inject_fault' : 'DROP TRIGGER inject_fault ON events').execute(t.store.db);
+}
 
 const ssLab = (policy: Record<string, unknown> = {}) => (dir: string) => makeSsLab(dir, policy).lab;
 const hello = (commit: string, extra: Record<string, string> = {}) => ({ suite: 'use-hello', testbox: 'dc', ss: { hello: { commit, ...extra } } });
@@ -149,8 +164,23 @@ for (const dialect of await dialects()) {
           assert.equal(builds.length, 1);
           assert.equal(builds[0]!.waiting, 12);
           for (const id of ids) assert.equal((await t.scheduler.job(id)).waiting, true);
-          const a = await runAs(t, 'box-1');
+          const a = (await t.scheduler.next('box-1', 0))!;
           assert.equal(a.job.suite, 'pkgbuild');
+          await t.scheduler.reportStage(a.job.id, 'box-1', 'running');
+          await t.scheduler.reportStage(a.job.id, 'box-1', 'post_run');
+          await t.scheduler.saveArtifact(a.job.id, 'box-1', 'pkg.cgz', Readable.from([await packEntries([{ name: 'bin/hello', data: 'x', mode: 0o755 }])]));
+
+          // A fault inside the closing transaction, after its waiters were released: nothing of the close may remain.
+          const last = Math.max(...ids);
+          await injectFault(t, dialect, last);
+          await assert.rejects(t.scheduler.close(a.job.id, 'box-1', 'success'), /injected fault/);
+          for (const id of ids) assert.equal((await t.scheduler.job(id)).waiting, true, `job ${id} was released by a close that failed`);
+          assert.equal((await t.scheduler.job(a.job.id)).job_stage, 'post_run');
+          assert.equal((await t.scheduler.builds({}))[0]!.state, 'building');
+          await removeFault(t, dialect);
+
+          // The testbox's retried close goes through, and with it every release.
+          await t.scheduler.close(a.job.id, 'box-1', 'success');
           const released = await Promise.all(ids.map((id) => t.scheduler.job(id)));
           for (const j of released) {
             assert.equal(j.waiting, false);

@@ -2,7 +2,6 @@
 // The job file is loaded here (errors with file:line:col) and sent with the
 // range; the server drives the bisect; these commands follow its progress.
 import type { Command } from 'commander';
-import { InvalidArgumentError } from 'commander';
 import { ApiError, type ApiClient } from '../../api/client.ts';
 import { FailureError, UserError } from '../../errors.ts';
 import { loadJobFile } from '../../jobfile/index.ts';
@@ -10,6 +9,7 @@ import { formatReport } from '../../bisect-run/report.ts';
 import type { Bisect } from '../../api/contract.ts';
 import { clientFor, isTty, out, parseId, printJson, withJson, withServer, type GlobalOptions } from '../common.ts';
 import { bisectGroup } from './bisect.ts';
+import { duration, oneOf, positiveInt } from '../options.ts';
 import { locateIssues } from './submit.ts';
 
 interface StartFlags extends GlobalOptions {
@@ -25,14 +25,9 @@ interface StartFlags extends GlobalOptions {
   maxRuns?: number;
   firstParent?: boolean;
   wait?: boolean;
-  timeout?: string;
+  timeout?: number;
 }
 
-const positive = (value: string): number => {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive integer');
-  return n;
-};
 
 function progressLine(b: Bisect): string {
   const p = b.progress;
@@ -88,20 +83,18 @@ export function registerBisectLab(program: Command): void {
     .requiredOption('--pkg <pkg>', 'the ss package to bisect')
     .option('--good <ref>', 'a good commit (repeatable)', (v: string, prev: string[]) => [...prev, v], [] as string[])
     .requiredOption('--bad <ref>', 'a bad commit')
-    .option('--criterion <c>', 'build, function (default) or perf')
+    .option('--criterion <c>', 'build, function (default) or perf', oneOf(['build', 'function', 'perf'] as const))
     .option('--metric <stat>', 'perf: the stat to compare (suite.key)')
-    .option('--direction <dir>', 'perf: which direction is better, lower or higher')
+    .option('--direction <dir>', 'perf: which direction is better, lower or higher', oneOf(['lower', 'higher'] as const))
     .option('--errid <stat>', 'function: a stat marking a commit bad when present and non-zero')
-    .option('-j, --jobs <k>', 'commits probed at once (default: the testboxes that can run the job)', positive)
-    .option('--repeat <n>', 'runs per probe', positive)
-    .option('--max-runs <n>', 'runs at most per commit before it counts as skipped', positive)
+    .option('-j, --jobs <k>', 'commits probed at once (default: the testboxes that can run the job)', positiveInt)
+    .option('--repeat <n>', 'runs per probe', positiveInt)
+    .option('--max-runs <n>', 'runs at most per commit before it counts as skipped', positiveInt)
     .option('--first-parent', 'follow only the first parent of merges')
     .option('--wait', 'follow the bisect until it ends and print its report')
-    .option('--timeout <s>', 'with --wait, give up after this many seconds')
+    .option('--timeout <s>', 'with --wait, give up after this long: seconds, or 5m, 1h', duration)
     .action(async (file: string, overrides: string[], f: StartFlags) => {
       if (f.good.length === 0) throw new UserError('bad_usage', 'at least one --good commit is needed');
-      if (f.criterion && !['build', 'function', 'perf'].includes(f.criterion)) throw new UserError('bad_usage', '--criterion must be build, function or perf');
-      if (f.direction && !['lower', 'higher'].includes(f.direction)) throw new UserError('bad_usage', '--direction must be lower or higher');
       const loaded = loadJobFile(file, overrides);
       if (loaded.jobs.length !== 1) throw new UserError('bad_usage', `${file} expands to ${loaded.jobs.length} jobs; a bisect needs exactly one`);
       const client = clientFor(f);
@@ -131,7 +124,7 @@ export function registerBisectLab(program: Command): void {
         return;
       }
       if (!f.json) out(`bisect id=${b.id} (${b.candidates} candidate commits)`);
-      finish(await follow(client, b.id, Boolean(f.json), f.timeout ? Number(f.timeout) * 1000 : undefined), Boolean(f.json));
+      finish(await follow(client, b.id, Boolean(f.json), f.timeout !== undefined ? f.timeout * 1000 : undefined), Boolean(f.json));
     });
 
   withJson(withServer(group.command('show')))
@@ -146,9 +139,9 @@ export function registerBisectLab(program: Command): void {
   withJson(withServer(group.command('wait')))
     .description('follow a lab bisect until it ends; exit 1 unless it found a first bad commit')
     .argument('<id>')
-    .option('--timeout <s>', 'give up after this many seconds')
-    .action(async (id: string, f: GlobalOptions & { timeout?: string }) => {
-      finish(await follow(clientFor(f), parseId(id, 'bisect id'), Boolean(f.json), f.timeout ? Number(f.timeout) * 1000 : undefined), Boolean(f.json));
+    .option('--timeout <s>', 'give up after this long: seconds, or 5m, 1h', duration)
+    .action(async (id: string, f: GlobalOptions & { timeout?: number }) => {
+      finish(await follow(clientFor(f), parseId(id, 'bisect id'), Boolean(f.json), f.timeout !== undefined ? f.timeout * 1000 : undefined), Boolean(f.json));
     });
 
   withJson(withServer(group.command('cancel')))

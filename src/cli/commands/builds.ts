@@ -1,7 +1,9 @@
 // `stacklab builds [KEY]`: the build cache, or one build in full.
 import type { Command } from 'commander';
 import type { Build } from '../../api/contract.ts';
-import { clientFor, out, parsePositive, printJson, since, table, withJson, withServer, type GlobalOptions } from '../common.ts';
+import { clientFor, out, printJson, since, table, withJson, withServer, type GlobalOptions } from '../common.ts';
+import { integer, oneOf } from '../options.ts';
+import { BUILD_STATES } from '../../api/contract.ts';
 
 function showBuild(b: Build): void {
   out(`build ${b.key}`);
@@ -22,15 +24,15 @@ export function registerBuilds(program: Command): void {
     .description('the build cache (newest first), or one build by its key or a key prefix')
     .argument('[key]', 'a build key or a unique prefix of one')
     .option('--pkg <pkg>', 'only builds of this package')
-    .option('--state <state>', 'only builds in this state (queued, building, succeeded, failed, cancelled)')
-    .option('--limit <n>', 'at most this many', '50')
-    .action(async (key: string | undefined, f: GlobalOptions & { pkg?: string; state?: string; limit: string }) => {
+    .option('--state <state>', `only builds in this state (${BUILD_STATES.join(', ')})`, oneOf(BUILD_STATES))
+    .option('--limit <n>', 'at most this many', integer(1, 1000), 50)
+    .action(async (key: string | undefined, f: GlobalOptions & { pkg?: string; state?: string; limit: number }) => {
       const client = clientFor(f);
       if (key) {
         const b = await client.get<Build>(`/api/builds/${encodeURIComponent(key)}`);
         return f.json ? printJson(b) : showBuild(b);
       }
-      const builds = await client.get<Build[]>('/api/builds', { pkg: f.pkg, state: f.state, limit: parsePositive(f.limit, '--limit') });
+      const builds = await client.get<Build[]>('/api/builds', { pkg: f.pkg, state: f.state, limit: f.limit });
       if (f.json) return printJson(builds);
       if (builds.length === 0) return out('no builds');
       out(

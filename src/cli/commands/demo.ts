@@ -4,7 +4,7 @@
 // again served from the build cache, then two bisections in the lab that
 // find the performance regression and the functional bug the demo
 // package's history generator planted.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Command } from 'commander';
@@ -16,7 +16,7 @@ import type { Build } from '../../api/contract.ts';
 import type { Job } from '../../api/contract.ts';
 import type { Bisect } from '../../api/contract.ts';
 import { bisectReport } from './bisect-lab.ts';
-import { ensureDemoUpstream } from '../../../examples/demo/upstream.ts';
+import { ensureDemoUpstream } from '../../demo/upstream.ts';
 import { out, printJson } from '../common.ts';
 import { eventLine, followJob } from '../follow.ts';
 import { startLocalTestboxes } from './server.ts';
@@ -48,9 +48,13 @@ export function registerDemo(program: Command): void {
     .option('--json', 'print a JSON summary instead of the story')
     .action(async (f: Flags) => {
       const say = f.json ? () => {} : out;
-      const labDir = defaultLabDir();
-      const upstream = await ensureDemoUpstream(labDir);
+      const shipped = defaultLabDir();
+      const jobsDir = join(shipped, '..', 'jobs');
       const data = f.data ?? mkdtempSync(join(tmpdir(), 'stacklab-demo-'));
+      // The demo works on its own copy of the example lab, its upstream generated there: it leaves the checkout as it found it.
+      const labDir = join(data, 'lab');
+      cpSync(shipped, labDir, { recursive: true, filter: (src) => !src.startsWith(join(shipped, '.upstreams')) });
+      const upstream = await ensureDemoUpstream(labDir);
       const server = await buildServer(buildConfig({ data, lab: labDir, port: 0 }), { logLevel: 'warn' });
       await server.start();
       const agents = await startLocalTestboxes(server, 2, 'warn');
@@ -64,14 +68,14 @@ export function registerDemo(program: Command): void {
         say(`  lab ${labDir}${upstream ? `, demo upstream ${upstream}` : ''}, data ${data}`);
 
         say('\n== 1. A plain job: the host-info suite reports real facts about the testbox');
-        const plain = await follow(await submit(await loadJob(join(labDir, '..', 'jobs', 'host-info.yaml'))));
+        const plain = await follow(await submit(await loadJob(join(jobsDir, 'host-info.yaml'))));
         for (const j of plain) say(`  ${summaryLine(j)}`);
         steps.push({ title: 'plain job', jobs: plain });
 
         say('\n== 2. A job with a software stack: ss.demo at v1.1 with config default');
         say('   The scheduler resolves v1.1 to a sha, takes the build key, finds no build, creates one and its pkgbuild');
         say('   job, and holds the test job (waiting) until the build closes; then releases it at once.');
-        const demoJob = await loadJob(join(labDir, '..', 'jobs', 'demo.yaml'));
+        const demoJob = await loadJob(join(jobsDir, 'demo.yaml'));
         const [first] = await submit(demoJob);
         const waiting = await api.get<Job>(`/api/jobs/${first}`);
         say(`  job ${first}: waiting=${waiting.waiting} ss_wait_jobs=${JSON.stringify(waiting.ss_wait_jobs)}`);

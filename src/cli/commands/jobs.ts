@@ -2,7 +2,9 @@
 import type { Command } from 'commander';
 import { FailureError } from '../../errors.ts';
 import type { Job } from '../../api/contract.ts';
-import { clientFor, out, parseId, parsePositive, printJson, since, table, withJson, withServer, type GlobalOptions } from '../common.ts';
+import { clientFor, out, parseId, printJson, since, table, withJson, withServer, type GlobalOptions } from '../common.ts';
+import { duration, integer, oneOf } from '../options.ts';
+import { HEALTHS, STAGES } from '../../model/lifecycle.ts';
 import { eventLine, followJob } from '../follow.ts';
 
 /** One line per finished job: id, suite, health and its stats. */
@@ -13,7 +15,7 @@ export function summaryLine(j: Job): string {
   return `job ${j.id}  ${j.suite}  ${j.job_stage}${j.job_health ? `/${j.job_health}` : ''}${stats ? `  ${stats}` : ''}`;
 }
 
-export function showJob(j: Job): void {
+function showJob(j: Job): void {
   out(`job ${j.id}  ${j.suite}  on ${j.testbox}${j.testbox_host ? ` (${j.testbox_host})` : ''}`);
   out(`  stage      ${j.job_stage}${j.waiting ? ' (waiting for builds)' : ''}`);
   out(`  health     ${j.job_health ?? '-'}`);
@@ -36,12 +38,12 @@ export function showJob(j: Job): void {
 export function registerJobs(program: Command): void {
   withJson(withServer(program.command('jobs')))
     .description('list jobs, newest first')
-    .option('--stage <stage>', 'only jobs in this stage')
-    .option('--health <health>', 'only jobs with this health')
+    .option('--stage <stage>', `only jobs in this stage (${STAGES.join(', ')})`, oneOf(STAGES))
+    .option('--health <health>', `only jobs with this health (${HEALTHS.join(', ')})`, oneOf(HEALTHS))
     .option('--suite <suite>', 'only jobs of this suite')
-    .option('--limit <n>', 'at most this many', '50')
-    .action(async (f: GlobalOptions & { stage?: string; health?: string; suite?: string; limit: string }) => {
-      const jobs = await clientFor(f).get<Job[]>('/api/jobs', { stage: f.stage, health: f.health, suite: f.suite, limit: parsePositive(f.limit, '--limit') });
+    .option('--limit <n>', 'at most this many', integer(1, 1000), 50)
+    .action(async (f: GlobalOptions & { stage?: string; health?: string; suite?: string; limit: number }) => {
+      const jobs = await clientFor(f).get<Job[]>('/api/jobs', { stage: f.stage, health: f.health, suite: f.suite, limit: f.limit });
       if (f.json) return printJson(jobs);
       if (jobs.length === 0) return out('no jobs');
       out(
@@ -65,10 +67,10 @@ export function registerJobs(program: Command): void {
   withJson(withServer(job.command('wait')))
     .description('wait until a job finishes; exit 1 unless it succeeded')
     .argument('<id>')
-    .option('--timeout <s>', 'give up after this many seconds (exit 1)')
+    .option('--timeout <s>', 'give up after this long (exit 1): seconds, or 5m, 1h', duration)
     .option('-v, --verbose', 'print timeline entries as they happen')
-    .action(async (id: string, f: GlobalOptions & { timeout?: string; verbose?: boolean }) => {
-      const timeoutMs = f.timeout ? parsePositive(f.timeout, '--timeout') * 1000 : undefined;
+    .action(async (id: string, f: GlobalOptions & { timeout?: number; verbose?: boolean }) => {
+      const timeoutMs = f.timeout !== undefined ? f.timeout * 1000 : undefined;
       const j = await followJob(clientFor(f), parseId(id), { timeoutMs, onEvent: f.verbose && !f.json ? (i, e) => out(eventLine(i, e)) : undefined });
       if (f.json) printJson(j);
       else out(summaryLine(j));

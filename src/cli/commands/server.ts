@@ -3,19 +3,19 @@ import { join } from 'node:path';
 import { hostname } from 'node:os';
 import type { Command } from 'commander';
 import { pino } from 'pino';
-import { buildConfig, defaultLabDir } from '../../config.ts';
-import { ensureDemoUpstream } from '../../../examples/demo/upstream.ts';
+import { buildConfig, labDirOf } from '../../config.ts';
+import { ensureDemoUpstream } from '../../demo/upstream.ts';
 import { buildServer, type ServerHandle } from '../../server/app.ts';
 import { Agent } from '../../testbox/agent.ts';
-import { out, parsePositive, printJson } from '../common.ts';
-import { UserError } from '../../errors.ts';
+import { out, printJson } from '../common.ts';
+import { absolutePath, port, positiveInt } from '../options.ts';
 
 interface ServerFlags {
   data?: string;
   lab?: string;
   db?: string;
-  dbPool?: string;
-  port?: string;
+  dbPool?: number;
+  port?: number;
   host?: string;
   logLevel?: string;
   json?: boolean;
@@ -23,9 +23,9 @@ interface ServerFlags {
 
 function serverOptions(cmd: Command): Command {
   return cmd
-    .option('--data <dir>', 'data directory: database, artifacts, results (default $STACKLAB_DATA or ./.data)')
-    .option('--lab <dir>', 'lab directory (default $STACKLAB_LAB or the shipped examples/lab)')
-    .option('--port <port>', 'port to listen on; 0 picks a free one (default $STACKLAB_PORT or 3000)')
+    .option('--data <dir>', 'data directory: database, artifacts, results (default $STACKLAB_DATA or ./.data)', absolutePath)
+    .option('--lab <dir>', 'lab directory (default $STACKLAB_LAB or the shipped examples/lab)', absolutePath)
+    .option('--port <port>', 'port to listen on; 0 picks a free one (default $STACKLAB_PORT or 3000)', port)
     .option('--host <host>', 'address to bind (default 127.0.0.1)')
     .option('--json', 'print the listening address as JSON');
 }
@@ -45,7 +45,6 @@ function untilSignal(stop: () => Promise<void>): Promise<void> {
 
 async function startServer(flags: ServerFlags, defaultLog: string): Promise<ServerHandle> {
   const config = buildConfig({ data: flags.data, lab: flags.lab, db: flags.db, dbPool: flags.dbPool, port: flags.port, host: flags.host });
-  if (!Number.isInteger(config.dbPool) || config.dbPool < 1) throw new UserError('bad_usage', '--db-pool must be a positive whole number');
   const server = await buildServer(config, { logLevel: flags.logLevel ?? defaultLog });
   await server.start();
   return server;
@@ -55,7 +54,7 @@ export function registerServer(program: Command): void {
   serverOptions(program.command('server'))
     .description('run the scheduler (SQLite by default, or --db postgres://…)')
     .option('--db <url>', 'database: a SQLite file (default <data>/stacklab.db) or postgres://… (default $STACKLAB_DB)')
-    .option('--db-pool <n>', 'PostgreSQL connections per server (default $STACKLAB_DB_POOL or 10)')
+    .option('--db-pool <n>', 'PostgreSQL connections per server (default $STACKLAB_DB_POOL or 10)', positiveInt)
     .option('--log-level <level>', 'log level (info)')
     .action(async (flags: ServerFlags) => {
       const server = await startServer(flags, 'info');
@@ -67,11 +66,11 @@ export function registerServer(program: Command): void {
 
   serverOptions(program.command('up'))
     .description('server plus N local dc testboxes in one command')
-    .option('--testboxes <n>', 'local testboxes to start', '2')
+    .option('--testboxes <n>', 'local testboxes to start', positiveInt, 2)
     .option('--log-level <level>', 'log level (warn)')
-    .action(async (flags: ServerFlags & { testboxes: string }) => {
-      const n = parsePositive(flags.testboxes, '--testboxes');
-      await ensureDemoUpstream(flags.lab ?? process.env.STACKLAB_LAB ?? defaultLabDir());
+    .action(async (flags: ServerFlags & { testboxes: number }) => {
+      const n = flags.testboxes;
+      await ensureDemoUpstream(labDirOf(flags));
       const server = await startServer(flags, 'warn');
       const agents = await startLocalTestboxes(server, n, flags.logLevel ?? 'warn');
       const cfg = server.scheduler.ctx.config;

@@ -2,17 +2,18 @@
 // locally, submit all its jobs at once, and optionally follow them live.
 import type { Command } from 'commander';
 import { ApiError } from '../../api/client.ts';
-import { FailureError, UserError } from '../../errors.ts';
+import { FailureError } from '../../errors.ts';
 import { JobFileError, loadJobFile, type LoadedJobs } from '../../jobfile/index.ts';
 import type { SubmitIssue, SubmitResult } from '../../api/contract.ts';
 import type { Job } from '../../api/contract.ts';
 import { clientFor, out, printJson, withJson, withServer, type GlobalOptions } from '../common.ts';
+import { duration } from '../options.ts';
 import { eventLine, followJobs } from '../follow.ts';
 import { summaryLine } from './jobs.ts';
 
 interface Flags extends GlobalOptions {
   monitor?: boolean;
-  timeout?: string;
+  timeout?: number;
 }
 
 /** The server's objections to job i at field path p, as file:line:col lines. */
@@ -30,7 +31,7 @@ export function registerSubmit(program: Command): void {
     .argument('<file>', 'job file (YAML)')
     .argument('[overrides...]', 'key=value overrides, applied before matrix expansion')
     .option('-m, --monitor', 'follow the jobs live until they finish; exit 1 if any did not succeed')
-    .option('--timeout <s>', 'with -m, give up after this many seconds')
+    .option('--timeout <s>', 'with -m, give up after this long: seconds, or 5m, 1h', duration)
     .action(async (file: string, overrides: string[], flags: Flags) => {
       const loaded = loadJobFile(file, overrides);
       const client = clientFor(flags);
@@ -47,8 +48,7 @@ export function registerSubmit(program: Command): void {
         return;
       }
       if (!flags.json) for (const r of results) out(`job id=${r.job_id}  result_root=${r.result_root}`);
-      const timeoutMs = flags.timeout ? Number(flags.timeout) * 1000 : undefined;
-      if (timeoutMs !== undefined && !(timeoutMs > 0)) throw new UserError('bad_usage', '--timeout must be a positive number of seconds');
+      const timeoutMs = flags.timeout !== undefined ? flags.timeout * 1000 : undefined;
       const finals: Job[] = await followJobs(
         client,
         results.map((r) => r.job_id),

@@ -5,18 +5,18 @@ import { homedir } from 'node:os';
 import type { Command } from 'commander';
 import { pino } from 'pino';
 import { defaultServerUrl } from '../../config.ts';
-import { UserError } from '../../errors.ts';
 import { Agent } from '../../testbox/agent.ts';
-import { out, parsePositive, printJson } from '../common.ts';
+import { out, printJson } from '../common.ts';
+import { absolutePath, oneOf, positiveInt, positiveNumber } from '../options.ts';
 
 interface Flags {
   server?: string;
   hostname?: string;
-  type: string;
+  type: 'dc' | 'vm' | 'hw';
   arch?: string;
-  mem?: string;
-  cpus?: string;
-  slots: string;
+  mem?: number;
+  cpus?: number;
+  slots: number;
   mac?: string;
   workdir?: string;
   keep?: boolean;
@@ -30,27 +30,26 @@ export function registerTestbox(program: Command): void {
     .description('run a testbox agent: register, heartbeat, take jobs and run them')
     .option('--server <url>', 'scheduler URL (default $STACKLAB_SERVER or http://127.0.0.1:3000)')
     .option('--hostname <name>', 'testbox name (default <host>-dc)')
-    .option('--type <type>', 'dc (local processes), vm or hw', 'dc')
+    .option('--type <type>', 'dc (local processes), vm or hw', oneOf(['dc', 'vm', 'hw'] as const), 'dc')
     .option('--arch <arch>', "architecture (default this machine's)")
-    .option('--mem <GiB>', "memory the box offers (default this machine's)")
-    .option('--cpus <n>', "cpus (default this machine's)")
+    .option('--mem <GiB>', "memory the box offers (default this machine's)", positiveNumber)
+    .option('--cpus <n>', "cpus (default this machine's)", positiveInt)
     .option('--mac <mac>', 'MAC address a vm or hw box network-boots with (GET /boot.ipxe?mac=)')
-    .option('--slots <n>', 'jobs run at once', '1')
-    .option('--workdir <dir>', 'where jobs run (default ~/.cache/stacklab/testbox/<hostname>)')
+    .option('--slots <n>', 'jobs run at once', positiveInt, 1)
+    .option('--workdir <dir>', 'where jobs run (default ~/.cache/stacklab/testbox/<hostname>)', absolutePath)
     .option('--keep', "keep each job's directory after it finished")
     .option('--log-level <level>', 'log level', 'info')
     .option('--json', 'announce the registration as a JSON line (the log is JSON lines too)')
     .action(async (f: Flags) => {
-      if (!['dc', 'vm', 'hw'].includes(f.type)) throw new UserError('bad_usage', `--type must be dc, vm or hw, not ${f.type}`);
       const name = f.hostname ?? `${hostname().split('.')[0]}-${f.type}`;
       const agent = new Agent({
         server: f.server ?? defaultServerUrl(),
         hostname: name,
-        type: f.type as 'dc',
+        type: f.type,
         arch: f.arch,
-        memory: f.mem ? parsePositive(f.mem, '--mem') : undefined,
-        cpus: f.cpus ? parsePositive(f.cpus, '--cpus') : undefined,
-        slots: parsePositive(f.slots, '--slots'),
+        memory: f.mem,
+        cpus: f.cpus,
+        slots: f.slots,
         mac: f.mac,
         workdir: f.workdir ?? join(homedir(), '.cache', 'stacklab', 'testbox', name),
         keep: f.keep,

@@ -81,18 +81,18 @@ export class Bisects {
     const ctx = this.#ctx;
     const outcome = await ctx.store.tx(async (t) => {
       const row = await getBisect(t.db, id);
-      if (!row) return 'missing' as const;
-      if (!(await endBisect(t.db, id, 'cancelled', ctx.now()))) return row.state;
+      if (!row) return { missing: true } as const;
+      if (!(await endBisect(t.db, id, 'cancelled', ctx.now()))) return { ended: row.state };
       for (const j of await bisectJobs(t.db, id)) {
         if (j.recorded) continue;
         const job = await getJob(t.db, j.job_id);
         if (job && job.stage !== 'finish') await finishInTx(ctx, t, job, { health: 'cancel', detail: { reason: `bisect ${id} cancelled`, stage: job.stage } });
       }
       t.notify(bisectChannel(id));
-      return 'cancelled' as const;
+      return { cancelled: true } as const;
     });
-    if (outcome === 'missing') throw new NotFoundError('bisect', id);
-    if (outcome !== 'cancelled') throw new ConflictError(`bisect ${id} already ended (${outcome})`);
+    if ('missing' in outcome) throw new NotFoundError('bisect', id);
+    if ('ended' in outcome) throw new ConflictError(`bisect ${id} already ended (${outcome.ended})`);
     return this.view(id);
   }
 

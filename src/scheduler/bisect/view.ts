@@ -10,7 +10,7 @@ import type { Ctx } from '../context.ts';
 import { iso } from '../views.ts';
 import { bisectChannel } from './start.ts';
 
-export async function bisectView(ctx: Ctx, row: BisectRow): Promise<Bisect> {
+async function bisectView(ctx: Ctx, row: BisectRow): Promise<Bisect> {
   const db = ctx.store.db;
   const log = await readLog(db, row.id);
   const st = status(replay(row.dag, row.spec, log));

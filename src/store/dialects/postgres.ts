@@ -8,13 +8,13 @@ import pg from 'pg';
 import type { Database } from '../schema.ts';
 import type { ClaimHost, Dialect } from '../dialect.ts';
 import { listMigrations } from '../migrate.ts';
-import { decodeJob, type JobRow } from '../jobs.ts';
+import { decodeJob, type JobRow } from '../rows.ts';
 import { jobChannel } from '../notify.ts';
 import type { Selectable } from 'kysely';
 import type { JobsTable } from '../schema.ts';
 
 /** The channel every server LISTENs on. */
-export const PG_CHANNEL = 'stacklab';
+const PG_CHANNEL = 'stacklab';
 const MIGRATION_LOCK = 7_246_310;
 
 export interface PostgresOptions {

@@ -23,7 +23,7 @@ import type { ClaimHost, Dialect } from '../dialect.ts';
 import { listMigrations } from '../migrate.ts';
 import { boxState, claimNext } from '../claim.ts';
 import { jobChannel } from '../notify.ts';
-import type { JobRow } from '../jobs.ts';
+import type { JobRow } from '../rows.ts';
 
 /** Wraps node:sqlite in the interface Kysely's SQLite driver expects, caching prepared statements. */
 function adapt(db: DatabaseSync): SqliteDatabase {

@@ -2,8 +2,8 @@
 // by `step` (a fraction) at one commit, measured with Gaussian noise of
 // `noise` (a fraction of the base value). Shared by the accuracy benchmark
 // and its small unit-test version; seeded, so every figure can be re-run.
-import { createBisect, next, record } from '../src/bisect/engine.ts';
-import type { BisectSpec, BisectState, Dag, Observation } from '../src/bisect/types.ts';
+import { createBisect, next, record } from '../../src/bisect/engine.ts';
+import type { BisectSpec, BisectState, Dag, Observation } from '../../src/bisect/types.ts';
 import { prng } from './prng.ts';
 
 export { prng };

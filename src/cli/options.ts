@@ -1,0 +1,51 @@
+// The one parser of option values the commands share: numbers, durations and
+// choices are checked when commander reads them, so a bad value is a usage
+// error (exit 2, the option named) before anything runs — never a NaN that
+// waits for ever or a stack trace.
+import { InvalidArgumentError } from 'commander';
+import { resolve } from 'node:path';
+
+/** A whole number within [min, max]. */
+export function integer(min = 0, max = Number.MAX_SAFE_INTEGER): (value: string) => number {
+  return (value) => {
+    const n = /^[+-]?\d+$/.test(value.trim()) ? Number(value) : NaN;
+    if (!Number.isSafeInteger(n) || n < min || n > max) throw new InvalidArgumentError(`expected a whole number from ${min} to ${max}`);
+    return n;
+  };
+}
+
+export const positiveInt = integer(1);
+
+/** A number greater than zero (GiB, seconds). */
+export function positiveNumber(value: string): number {
+  const n = /^\s*[+]?(\d+(\.\d*)?|\.\d+)\s*$/.test(value) ? Number(value) : NaN;
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('expected a number greater than 0');
+  return n;
+}
+
+const UNITS: Record<string, number> = { '': 1, s: 1, m: 60, min: 60, h: 3600, d: 86400 };
+
+/** A duration in seconds: `90`, `90s`, `5m`, `1.5h`, `2d`. */
+export function duration(value: string): number {
+  const m = /^\s*(\d+(?:\.\d*)?|\.\d+)\s*(s|m|min|h|d)?\s*$/.exec(value);
+  const n = m ? Number(m[1]) * UNITS[m[2] ?? '']! : NaN;
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('expected a duration such as 30, 30s, 5m or 1h');
+  return n;
+}
+
+/** One of a fixed set of words. */
+export function oneOf<T extends string>(values: readonly T[]): (value: string) => T {
+  return (value) => {
+    if (!(values as readonly string[]).includes(value)) throw new InvalidArgumentError(`expected one of ${values.join(', ')}`);
+    return value as T;
+  };
+}
+
+/** A TCP port; 0 picks a free one. */
+export const port = integer(0, 65535);
+
+/** A path, made absolute against the current directory (a daemon must not depend on where it was started). */
+export function absolutePath(value: string): string {
+  if (value.trim() === '') throw new InvalidArgumentError('expected a path');
+  return resolve(value);
+}

@@ -1,0 +1,31 @@
+// Routes of src/server/routes/boot.ts: the iPXE script a vm or hw testbox
+// boots from, found by its MAC.
+import { test, describe, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { body, BOX, testApp, type TestApp } from './app.ts';
+
+describe('routes: boot', () => {
+  let a: TestApp;
+  before(async () => (a = await testApp()));
+  after(() => a.close());
+
+  test('an unknown MAC gets a script that says so; a bad MAC is a 400', async () => {
+    const r = await a.inject({ url: '/boot.ipxe?mac=52:54:00:00:00:99' });
+    assert.equal(r.statusCode, 404);
+    assert.match(r.body, /^#!ipxe\n.*no testbox is registered with MAC 52:54:00:00:00:99/s);
+    assert.equal((await a.inject({ url: '/boot.ipxe?mac=nonsense' })).statusCode, 400);
+  });
+
+  test("a registered box's MAC claims its next job: the script lists its job.cgz, or says there is no job", async () => {
+    body(await a.inject({ method: 'POST', url: '/api/testboxes/register', payload: { ...BOX, hostname: 'vm-1', type: 'vm', mac: '52:54:00:12:34:56' } }), 200);
+    const idle = await a.inject({ url: '/boot.ipxe?mac=52-54-00-12-34-56' });
+    assert.equal(idle.statusCode, 200);
+    assert.match(idle.body, /No job now[\s\S]*chain .*\/boot\.ipxe\?mac=52:54:00:12:34:56/);
+    const [r] = body<{ job_id: number }[]>(await a.inject({ method: 'POST', url: '/api/jobs', payload: { suite: 'boot-test', testbox: 'vm-2p8g' } }), 200);
+    const script = await a.inject({ url: '/boot.ipxe?mac=52:54:00:12:34:56' });
+    assert.equal(script.statusCode, 200);
+    assert.match(script.headers['content-type'] as string, /text\/plain/);
+    assert.match(script.body, new RegExp(`^#!ipxe\\n# stacklab job ${r!.job_id} \\(boot-test\\) for vm-1`));
+    assert.match(script.body, new RegExp(`initrd http://[^ ]+/job_initrd_tmpfs/${r!.job_id}/job\\.cgz`));
+  });
+});
