@@ -59,8 +59,8 @@ export function registerServer(program: Command): void {
     .action(async (flags: ServerFlags) => {
       const server = await startServer(flags, 'info');
       const cfg = server.scheduler.ctx.config;
-      if (flags.json) printJson({ url: server.url, data: cfg.dataDir, lab: cfg.lab.dir, db: server.store.dialect });
-      else out(`stacklab server listening on ${server.url} (data ${cfg.dataDir}, lab ${cfg.lab.dir}, ${server.store.dialect})`);
+      if (flags.json) printJson({ url: server.url, data: cfg.dataDir, lab: cfg.lab.dir, db: server.store.engine });
+      else out(`stacklab server listening on ${server.url} (data ${cfg.dataDir}, lab ${cfg.lab.dir}, ${server.store.engine})`);
       await untilSignal(() => server.stop());
     });
 
