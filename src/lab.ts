@@ -31,8 +31,21 @@ export interface LabPolicy {
   build_runtime: number;
   /** Seconds a resolved branch or tag is trusted before the upstream is fetched again. */
   git_fetch_interval: number;
-  /** Whether jobs may name local paths or file:// URLs in _upstream_url. */
+  /** Whether jobs may name local paths or file:// URLs in _upstream_url (and _pkgbuild_source). */
   allow_local_upstreams: boolean;
+  /**
+   * Where git URLs are fetched from, as git's `url.<base>.insteadOf`: a URL
+   * starting with a key is fetched from the value plus the rest. The URL as
+   * written stays the build's identity (its key); only the fetch moves (a
+   * mirror near the lab, a local copy for tests).
+   */
+  url_rewrites: Record<string, string>;
+  /**
+   * compass-ci's `_upstream_dir`: the registries an ss entry may pick its
+   * package from, name → directory of the lab. `upstream` (the default) is
+   * `upstreams/`.
+   */
+  upstream_dirs: Record<string, string>;
   sweep_interval: number;
   boot_timeout: number;
   running_grace: number;
@@ -49,6 +62,8 @@ export const DEFAULT_POLICY: LabPolicy = {
   build_runtime: 3600,
   git_fetch_interval: 60,
   allow_local_upstreams: false,
+  url_rewrites: {},
+  upstream_dirs: { upstream: 'upstreams' },
   heartbeat_interval: 10,
   testbox_lost_after: 60,
   sweep_interval: 5,
@@ -135,9 +150,13 @@ export class Lab {
    * The registry entry of a package's fork, or undefined if there is none.
    * A relative url is a path relative to the lab directory.
    */
-  upstream(pkg: string, fork: string): Upstream | undefined {
+  upstream(pkg: string, fork: string, upstreamDir = 'upstream'): Upstream | undefined {
     if (!PKG_NAME.test(pkg) || !PKG_NAME.test(fork)) throw new UserError('bad_name', `bad package or fork name ${pkg}/${fork}`);
-    const file = this.resolveInside('upstreams', pkg, `${fork}.yaml`);
+    const registry = Object.hasOwn(this.policy.upstream_dirs, upstreamDir) ? this.policy.upstream_dirs[upstreamDir] : undefined;
+    if (registry === undefined) {
+      throw new UserError('bad_name', `no upstream dir ${JSON.stringify(upstreamDir)} in this lab (lab.yaml upstream_dirs: ${Object.keys(this.policy.upstream_dirs).join(', ')})`);
+    }
+    const file = this.resolveInside(...registry.split('/'), pkg, `${fork}.yaml`);
     return this.#memo(`upstream:${file}`, () => this.#readUpstream(file, pkg));
   }
 
@@ -153,6 +172,13 @@ export class Lab {
     if (typeof entry.url !== 'string' || entry.url === '') throw new UserError('bad_lab', `${file}: url is missing`);
     const recipe = entry.recipe === undefined ? pkg : String(entry.recipe);
     return { url: this.localUrl(entry.url), recipe };
+  }
+
+  /** The URL git fetches `url` from: the lab's longest matching rewrite applied (git's insteadOf). */
+  fetchUrl(url: string): string {
+    let best = '';
+    for (const prefix of Object.keys(this.policy.url_rewrites)) if (url.startsWith(prefix) && prefix.length > best.length) best = prefix;
+    return best ? this.localUrl(this.policy.url_rewrites[best]! + url.slice(best.length)) : url;
   }
 
   /** Registry urls without a scheme are paths relative to the lab. */
@@ -192,6 +218,16 @@ export class Lab {
   }
 }
 
+function stringMap(file: string, key: string, v: unknown): Record<string, string> {
+  if (!v || typeof v !== 'object' || Array.isArray(v)) throw new UserError('bad_lab', `${file}: ${key} must be a mapping of strings`);
+  const out: Record<string, string> = Object.create(null) as Record<string, string>;
+  for (const [k, x] of Object.entries(v)) {
+    if (typeof x !== 'string' || x === '') throw new UserError('bad_lab', `${file}: ${key}.${k} must be a string`);
+    out[k] = x;
+  }
+  return out;
+}
+
 function readPolicy(file: string): LabPolicy {
   if (!existsSync(file)) return { ...DEFAULT_POLICY };
   let doc: unknown;
@@ -216,6 +252,14 @@ function readPolicy(file: string): LabPolicy {
   }
   if (raw.build_salt !== undefined) policy.build_salt = String(raw.build_salt);
   if (raw.allow_local_upstreams !== undefined) policy.allow_local_upstreams = raw.allow_local_upstreams === true;
+  if (raw.url_rewrites !== undefined) policy.url_rewrites = stringMap(file, 'url_rewrites', raw.url_rewrites);
+  if (raw.upstream_dirs !== undefined) {
+    const dirs = stringMap(file, 'upstream_dirs', raw.upstream_dirs);
+    for (const [name, dir] of Object.entries(dirs)) {
+      if (!NAME.test(name) || !CONFIG_NAME.test(dir)) throw new UserError('bad_lab', `${file}: upstream_dirs.${name} must name a directory inside the lab`);
+    }
+    policy.upstream_dirs = { upstream: 'upstreams', ...dirs };
+  }
   for (const key of ['default_testbox', 'build_testbox', 'os', 'os_version'] as const) {
     if (raw[key] === undefined) continue;
     const v = raw[key];

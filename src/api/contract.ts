@@ -100,6 +100,28 @@ export const Job = Type.Object(
 /** A job; any key of its job file is a field of it too. */
 export type Job = Omit<Static<typeof Job>, 'timeline'> & { timeline?: TimelineEntry[]; [field: string]: unknown };
 
+/** What a submit would make, without making it (`POST /api/jobs?dry_run=true`): the jobs after the lab's defaults, each ss package resolved. */
+export const DryRunBuild = Type.Object({
+  pkg: Type.String(),
+  build_key: Type.String(),
+  upstream_url: Type.String(),
+  commit: Type.String({ description: 'Full sha' }),
+  commit_ref: Type.String(),
+  config: Nullable(Type.String()),
+  config_sha256: Nullable(Type.String()),
+  os: Type.String(),
+  os_version: Type.String(),
+  os_arch: Type.String(),
+  recipe: Type.String(),
+  params: Type.Record(Type.String(), Type.String()),
+  testbox: Type.String(),
+  would: Type.Union([Type.Literal('reuse'), Type.Literal('wait'), Type.Literal('build'), Type.Literal('fail')], {
+    description: 'reuse a verified build, wait on one in flight, build it, or fail at once (a build that failed recently)',
+  }),
+});
+export const DryRun = Type.Array(Type.Object({ job: Type.Object({}, { additionalProperties: true }), builds: Type.Array(DryRunBuild) }));
+export type DryRun = { job: Record<string, unknown>; builds: Static<typeof DryRunBuild>[] }[];
+
 export const EventsPage = Type.Object({
   events: Type.Array(Type.Intersect([TimelineEntry, Type.Object({ id: Type.Integer() })])),
   job_stage: StageSchema,
@@ -185,6 +207,7 @@ export const PkgbuildSpec = Type.Object({
   pkg: Type.String(),
   fork: Type.String(),
   upstream_url: Type.String(),
+  fetch_url: Type.Optional(Type.String({ description: "Where to fetch the upstream from, when the lab rewrites its URL (lab.yaml url_rewrites)" })),
   commit: Type.String({ description: 'Full sha' }),
   commit_ref: Type.String(),
   config: Nullable(Type.String()),

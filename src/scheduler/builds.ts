@@ -50,6 +50,7 @@ function pkgbuildSpec(ctx: Ctx, b: BuildRow, req: Requester): ResolvedJob {
       pkg: b.pkg,
       fork: b.fork,
       upstream_url: b.upstream_url,
+      ...(ctx.config.lab.fetchUrl(b.upstream_url) !== b.upstream_url ? { fetch_url: ctx.config.lab.fetchUrl(b.upstream_url) } : {}),
       commit: b.commit,
       commit_ref: b.commit_ref,
       config: b.config,

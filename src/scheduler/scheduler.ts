@@ -10,7 +10,7 @@ import { jobChannel } from '../store/notify.ts';
 import { testboxByMac, type TestboxInfo } from '../store/testboxes.ts';
 import { silentLog, type Ctx, type Log } from './context.ts';
 import { SchedulerMetrics } from './metrics.ts';
-import { submitJobs } from './submit.ts';
+import { dryRun, submitJobs } from './submit.ts';
 import { nextJob, type Assignment } from './dispatch.ts';
 import { closeJob, reportStage, saveResultFile } from './report.ts';
 import { sweep, type SweepReport } from './sweeper.ts';
@@ -24,7 +24,7 @@ import { loadJob, loadJobs } from './loader.ts';
 import { buildDetail, buildList, type BuildFilter } from './build-views.ts';
 import { saveArtifact } from './artifacts.ts';
 import { Bisects } from './bisect/drive.ts';
-import type { Build, EventsPage, Job, SubmitResult, Testbox } from '../api/contract.ts';
+import type { Build, DryRun, EventsPage, Job, SubmitResult, Testbox } from '../api/contract.ts';
 
 const SWEEP_LOCK = 7_246_311;
 
@@ -36,7 +36,7 @@ export class Scheduler {
   #sweeping: Promise<unknown> | undefined;
 
   constructor(store: Store, config: LabConfig, log: Log = silentLog, now: () => number = Date.now) {
-    const git = new GitResolver(join(config.dataDir, 'git'), { fetchInterval: config.lab.policy.git_fetch_interval * 1000 });
+    const git = new GitResolver(join(config.dataDir, 'git'), { fetchInterval: config.lab.policy.git_fetch_interval * 1000, fetchUrl: (url) => config.lab.fetchUrl(url) });
     this.ctx = { store, config, log, now, git, metrics: new SchedulerMetrics(store) };
     this.bisects = new Bisects(this.ctx);
   }
@@ -47,6 +47,11 @@ export class Scheduler {
 
   submit(jobs: unknown[]): Promise<SubmitResult[]> {
     return submitJobs(this.ctx, jobs);
+  }
+
+  /** What submit(jobs) would make, without making it. */
+  dryRun(jobs: unknown[]): Promise<DryRun> {
+    return dryRun(this.ctx, jobs);
   }
 
   job(id: number): Promise<Job> {
@@ -150,5 +155,6 @@ export class Scheduler {
     this.#sweepTimer = undefined;
     await this.#sweeping;
     await this.bisects.stop();
+    await this.ctx.git.settle();
   }
 }

@@ -9,13 +9,15 @@ import type { Tx } from '../store/db.ts';
 import type { BuildRow } from '../store/builds.ts';
 import { resolveStack, type BuildSpec, type StackIssue } from '../stack/resolve.ts';
 import { attachBuild } from './builds.ts';
+import { takeUploads } from './uploads.ts';
 import { finishInTx } from './finish.ts';
 import { addEvents, type NewEvent } from '../store/events.ts';
 import { ensureAccount } from '../store/testboxes.ts';
 import { CHANNEL_DISPATCH } from '../store/notify.ts';
 import type { Ctx } from './context.ts';
 import { resultRoot, type ResolvedJob } from '../model/job.ts';
-import type { SubmitIssue, SubmitResult } from '../api/contract.ts';
+import type { DryRun, SubmitIssue, SubmitResult } from '../api/contract.ts';
+import { getBuild } from '../store/builds.ts';
 
 function invalidJobs(issues: SubmitIssue[]): UserError {
   const lines = issues.map((i) => `job ${i.job}${i.path ? ` ${i.path}` : ''}: ${i.message}`);
@@ -69,13 +71,15 @@ export async function prepareJobs(ctx: Ctx, raws: unknown[]): Promise<PreparedJo
     throw new UserError('too_many_jobs', `${raws.length} jobs in one submit; the limit is ${ctx.config.limits.maxJobsPerSubmit}`);
   }
   const issues: SubmitIssue[] = [];
-  const jobs = raws.map((raw, i) => resolveJob(ctx, raw, i, issues));
+  const snapshots = join(ctx.config.dataDir, 'snapshots');
+  const taken = raws.map((raw, i) => takeUploads(snapshots, raw, i, issues));
+  const jobs = taken.map((t, i) => resolveJob(ctx, t.job, i, issues));
   if (issues.length > 0) throw invalidJobs(issues);
   // ss steps 1–3 (registry, commit → sha, build key) need git and files: done before the transaction opens.
   const stacks: BuildSpec[][] = [];
-  const sc = { lab: ctx.config.lab, git: ctx.git, snapshots: join(ctx.config.dataDir, 'snapshots') };
   for (const [i, job] of (jobs as ResolvedJob[]).entries()) {
     const found: StackIssue[] = [];
+    const sc = { lab: ctx.config.lab, git: ctx.git, snapshots, uploads: taken[i]!.uploads };
     stacks.push(job.ss ? await resolveStack(sc, job, found) : []);
     for (const f of found) issues.push({ job: i, ...f });
   }
@@ -90,6 +94,26 @@ export async function insertInTx(ctx: Ctx, t: Tx, p: PreparedJobs): Promise<Subm
   for (const [i, job] of p.jobs.entries()) out.push(await insertSubmitted(ctx, t, job, p.stacks[i]!, now));
   t.notify(CHANNEL_DISPATCH);
   t.after(() => ctx.metrics.submitted.inc(out.length));
+  return out;
+}
+
+/** What a submit of these jobs would make, from the store as it is now; nothing is written but snapshots. */
+export async function dryRun(ctx: Ctx, raws: unknown[]): Promise<DryRun> {
+  const p = await prepareJobs(ctx, raws);
+  const ttl = ctx.config.lab.policy.failed_build_ttl * 1000;
+  const now = ctx.now();
+  const out: DryRun = [];
+  for (const [i, job] of p.jobs.entries()) {
+    const builds = [];
+    for (const s of p.stacks[i]!) {
+      const b = await getBuild(ctx.store.db, s.key);
+      const would =
+        !b || b.state === 'cancelled' || (b.state === 'failed' && now - Number(b.finished_at ?? 0) >= ttl) ? 'build' : b.state === 'succeeded' ? 'reuse' : b.state === 'failed' ? 'fail' : 'wait';
+      const { key, salt: _salt, recipe_sha256: _r, fork: _f, ...rest } = s;
+      builds.push({ ...rest, build_key: key, would } as DryRun[number]['builds'][number]);
+    }
+    out.push({ job, builds });
+  }
   return out;
 }
 

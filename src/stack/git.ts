@@ -1,7 +1,10 @@
 // Git, only through execFile with argument arrays. A bare mirror per upstream
 // URL under a cache directory; refs resolve to full shas against it, fetching
 // when a ref is unknown or a moving ref's answer is older than the fetch
-// interval. Transports that run commands (ext::) are not allowed.
+// interval. Before the mirror exists, a branch, tag or HEAD is resolved with
+// `git ls-remote` and the mirror is cloned in the background: the first
+// submit against a large remote upstream does not wait for a full clone.
+// Transports that run commands (ext::) are not allowed.
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
@@ -63,11 +66,15 @@ export const mirrorName = (url: string) => createHash('sha256').update(url).dige
 export interface ResolverOptions {
   /** A branch or tag answer older than this is refreshed with a fetch (ms). */
   fetchInterval?: number;
+  /** Where a URL is fetched from (the lab's url_rewrites); the mirror stays named by the URL as written. */
+  fetchUrl?: (url: string) => string;
 }
 
 export class GitResolver {
   readonly dir: string;
   readonly #fetchInterval: number;
+  readonly #fetchUrl: (url: string) => string;
+  readonly #background = new Set<Promise<unknown>>();
   readonly #locks = new Map<string, Promise<unknown>>();
   readonly #lastFetch = new Map<string, number>();
   readonly #refs = new Map<string, { sha: string; at: number }>();
@@ -76,6 +83,30 @@ export class GitResolver {
   constructor(dir: string, opts: ResolverOptions = {}) {
     this.dir = dir;
     this.#fetchInterval = opts.fetchInterval ?? 60_000;
+    this.#fetchUrl = opts.fetchUrl ?? ((u) => u);
+  }
+
+  /** The URL git fetches `url` from. */
+  fetchUrl(url: string): string {
+    return this.#fetchUrl(url);
+  }
+
+  /** Whether the mirror of `url` exists here yet. */
+  hasMirror(url: string): boolean {
+    return existsSync(this.mirror(url));
+  }
+
+  /** Clones the mirror in the background (once); later resolutions and bisects use it. */
+  prefetch(url: string): void {
+    if (this.hasMirror(url) || this.#locks.has(url)) return;
+    const p = this.#ensureMirror(url).catch(() => {});
+    this.#background.add(p);
+    void p.finally(() => this.#background.delete(p));
+  }
+
+  /** Waits for background clones (a server stopping, a test cleaning up). */
+  async settle(): Promise<void> {
+    await Promise.allSettled([...this.#background]);
   }
 
   mirror(url: string): string {
@@ -98,7 +129,7 @@ export class GitResolver {
       await mkdir(this.dir, { recursive: true });
       const tmp = `${path}.tmp-${process.pid}-${Date.now()}`;
       try {
-        await git(['clone', '--mirror', '--quiet', '--', url, tmp]);
+        await git(['clone', '--mirror', '--quiet', '--', this.#fetchUrl(url), tmp]);
         await rename(tmp, path).catch(async (err: NodeJS.ErrnoException) => {
           if (!existsSync(path)) throw err; // another server cloned it first: use theirs
           await rm(tmp, { recursive: true, force: true });
@@ -117,7 +148,7 @@ export class GitResolver {
     await this.#locked(url, async () => {
       for (let attempt = 1; ; attempt++) {
         try {
-          await git(['fetch', '--quiet', '--prune', 'origin'], { cwd: path });
+          await git(['fetch', '--quiet', '--prune', '--', this.#fetchUrl(url), '+refs/*:refs/*'], { cwd: path });
           break;
         } catch (err) {
           // Servers sharing a data directory may fetch one mirror at once: git's ref locks then refuse one of them.
@@ -142,6 +173,24 @@ export class GitResolver {
     }
   }
 
+  /** The sha a branch, tag or HEAD names on the remote (a tag peeled to its commit), or undefined. */
+  async #remote(url: string, ref: string): Promise<string | undefined> {
+    const names = ref === 'HEAD' ? ['HEAD'] : [`refs/tags/${ref}^{}`, `refs/tags/${ref}`, `refs/heads/${ref}`, ref.startsWith('refs/') ? ref : ''].filter(Boolean);
+    let out: string;
+    try {
+      out = await git(['ls-remote', '--', this.#fetchUrl(url), ...(ref === 'HEAD' ? ['HEAD'] : [ref, `${ref}^{}`])], { timeoutMs: 60_000 });
+    } catch (err) {
+      throw new UserError('upstream_unreachable', `cannot reach ${url}: ${(err as Error).message}`);
+    }
+    const refs = new Map<string, string>();
+    for (const line of out.split('\n')) {
+      const [sha, name] = line.split('\t');
+      if (sha && name && FULL_SHA.test(sha)) refs.set(name, sha);
+    }
+    for (const n of names) if (refs.has(n)) return refs.get(n);
+    return undefined;
+  }
+
   /** A tag, branch, short or full sha (default HEAD) → the full sha, or a UserError naming the ref. */
   async resolve(url: string, ref = 'HEAD'): Promise<string> {
     checkUrl(url);
@@ -153,6 +202,14 @@ export class GitResolver {
     const immutable = FULL_SHA.test(ref) || SHORT_SHA.test(ref);
     if (cached && (immutable || now - cached.at < this.#fetchInterval)) return cached.sha;
 
+    if (!this.hasMirror(url) && !immutable && !/[~^]/.test(ref)) {
+      // A name the upstream can answer for itself: no clone before the answer.
+      const sha = await this.#remote(url, ref);
+      this.prefetch(url);
+      if (!sha) throw new UserError('unknown_ref', `${ref} is not a branch, tag or HEAD of ${url}`);
+      this.#refs.set(key, { sha, at: Date.now() });
+      return sha;
+    }
     const path = await this.#ensureMirror(url);
     const stale = now - (this.#lastFetch.get(url) ?? 0) >= this.#fetchInterval;
     let sha = immutable || !stale ? await this.#local(path, ref) : undefined;

@@ -2,7 +2,8 @@
 // pkgbuild job packs the snapshot whose digest is in its build key, so
 // editing a recipe in the lab after a submit can never put one recipe's
 // output under another recipe's key.
-import { cpSync, existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { cpSync, existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileSha256, treeSha256 } from './digest.ts';
 
@@ -53,6 +54,22 @@ export function snapshotFile(root: string, src: string, digest: string): string 
     rmSync(tmp, { force: true });
     throw new Error(`config ${src} changed while it was being snapshotted; submit again`);
   }
+  publish(tmp, final);
+  known.add(final);
+  return final;
+}
+
+/** The snapshot of an uploaded config (its bytes came with the job); refused unless they have the digest they claim. */
+export function snapshotContent(root: string, data: Buffer, digest: string): string {
+  const final = join(root, 'configs', digest);
+  if (known.has(final) || existsSync(final)) {
+    known.add(final);
+    return final;
+  }
+  if (createHash('sha256').update(data).digest('hex') !== digest) throw new Error(`the uploaded content does not have sha256 ${digest}`);
+  mkdirSync(join(root, 'configs'), { recursive: true });
+  const tmp = tmpName(final);
+  writeFileSync(tmp, data);
   publish(tmp, final);
   known.add(final);
   return final;

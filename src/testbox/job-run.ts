@@ -70,7 +70,7 @@ async function runBuild(a: Assignment, c: JobRunContext): Promise<string | null>
   const dir = c.dir;
   const outcome: PkgbuildOutcome = await runPkgbuild({
     jobDir: dir,
-    build: { pkg: b.pkg, fork: b.fork, upstream_url: b.upstream_url, commit: b.commit, config: b.config, params: b.params, build_key: b.build_key },
+    build: { pkg: b.pkg, fork: b.fork, upstream_url: b.fetch_url ?? b.upstream_url, commit: b.commit, config: b.config, params: b.params, build_key: b.build_key },
     gitCacheDir: c.gitCacheDir,
     outDir: join(dir, 'out'),
     logFile: join(dir, 'result', 'build.log'),

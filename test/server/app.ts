@@ -20,9 +20,9 @@ export interface TestApp {
 }
 
 /** A server over a fresh SQLite file and a lab with real ss packages (hello, linux) and suites. */
-export async function testApp(): Promise<TestApp> {
+export async function testApp(policy: Record<string, unknown> | ((dir: string) => Record<string, unknown>) = {}): Promise<TestApp> {
   const t = tempDir();
-  const ss = makeSsLab(t.dir);
+  const ss = makeSsLab(t.dir, typeof policy === 'function' ? policy(t.dir) : policy);
   const server = await buildServer(buildConfig({ data: join(t.dir, 'data'), lab: ss.lab, port: 0 }), { logLevel: false });
   await server.app.ready();
   return {

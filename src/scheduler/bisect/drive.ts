@@ -17,6 +17,7 @@ import type { Bisect, BisectRequest, CommitInfo } from '../../api/contract.ts';
 import { ConflictError, NotFoundError, UserError } from '../../errors.ts';
 import { tboxType } from '../../model/lifecycle.ts';
 import { git } from '../../stack/git.ts';
+import { SS_RESERVED } from '../../stack/resolve.ts';
 import {
   addBisectJobs,
   appendLog,
@@ -250,7 +251,7 @@ export class Bisects {
    */
   async #cacheRank(req: StoredBisectRequest): Promise<(sha: string) => number | undefined> {
     const entry = ((req.job.ss as Record<string, Record<string, string> | null>)[req.pkg] ?? {}) as Record<string, string>;
-    const params = Object.fromEntries(Object.entries(entry).filter(([k]) => !['fork', 'commit', 'config', 'testbox'].includes(k) && !k.startsWith('_')));
+    const params = Object.fromEntries(Object.entries(entry).filter(([k]) => !SS_RESERVED.has(k) && !k.startsWith('_')));
     const remembered = this.#ctx.now() - this.#ctx.config.lab.policy.failed_build_ttl * 1000;
     const same = (p: Record<string, string>) => JSON.stringify(Object.entries(p).sort()) === JSON.stringify(Object.entries(params).sort());
     const known = (await knownBuilds(this.#ctx.store.db, req.pkg)).filter(

@@ -5,7 +5,7 @@ import { Type } from 'typebox';
 import { JobFileError, loadJobText } from '../../jobfile/index.ts';
 import { UserError } from '../../errors.ts';
 import type { Scheduler } from '../../scheduler/scheduler.ts';
-import { EventsPage, HealthSchema, Job, StageSchema, SubmitResults, type SubmitIssue } from '../../api/contract.ts';
+import { DryRun, EventsPage, HealthSchema, Job, StageSchema, SubmitResults, type SubmitIssue } from '../../api/contract.ts';
 import { errorResponses, IdParams } from '../schemas.ts';
 import { clientGone } from '../errors.ts';
 
@@ -23,15 +23,19 @@ export const jobRoutes: FastifyPluginAsync<{ scheduler: Scheduler }> = async (fa
         description: 'Body: one job object, an array of them, or a job file as YAML (Content-Type: application/yaml; multi-document and matrix rules apply, includes do not). All jobs are submitted or none.',
         // The string (a YAML body) first: with coerceTypes 'array' a later Array branch would wrap it as [text].
         body: Type.Union([Type.String(), Type.Object({}, { additionalProperties: true }), Type.Array(Type.Unknown())]),
-        response: { 200: SubmitResults, ...errorResponses },
+        querystring: Type.Object({ dry_run: Type.Boolean({ default: false, description: 'Answer what the submit would make (the jobs after the lab’s defaults, each ss package resolved, and whether its build would be reused, waited on or made) and submit nothing' }) }),
+        response: { 200: Type.Union([SubmitResults, DryRun]), ...errorResponses },
       },
+      // Jobs may carry the config files they name (upload_fields); a kernel config is a few hundred KiB.
+      bodyLimit: 64 * 1024 * 1024,
     },
     async (request) => {
       const body = request.body;
+      const submit = (jobs: unknown[]) => (request.query.dry_run ? scheduler.dryRun(jobs) : scheduler.submit(jobs));
       if (typeof body === 'string') {
         const loaded = loadJobText(body, 'request body');
         try {
-          return await scheduler.submit(loaded.jobs);
+          return await submit(loaded.jobs);
         } catch (err) {
           // Point the scheduler's objections at the lines of the YAML body.
           const issues = (err as UserError).details as { issues?: SubmitIssue[] } | undefined;
@@ -43,7 +47,7 @@ export const jobRoutes: FastifyPluginAsync<{ scheduler: Scheduler }> = async (fa
           throw err;
         }
       }
-      return scheduler.submit(Array.isArray(body) ? body : [body]);
+      return submit(Array.isArray(body) ? body : [body]);
     },
   );
 

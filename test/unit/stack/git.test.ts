@@ -73,3 +73,28 @@ test('an upstream that cannot be cloned is a clear error, not a crash', async ()
   const r = new GitResolver(join(t.dir, 'mirrors-f'));
   await assert.rejects(r.resolve(join(t.dir, 'no-such-repo'), 'v1'), (err: unknown) => err instanceof UserError && err.code === 'upstream_unreachable');
 });
+
+test('before the mirror exists, a branch, a tag (annotated ones peeled) or HEAD is answered by ls-remote; the mirror follows in the background', async () => {
+  const env = { ...process.env, GIT_COMMITTER_NAME: 'T', GIT_COMMITTER_EMAIL: 't@example.org' };
+  execFileSync('git', ['tag', '-a', '-m', 'annotated', 'v1-annotated', shas[0]!], { cwd: repo, env });
+  const dir = join(t.dir, 'mirrors-lsremote');
+  const r = new GitResolver(dir);
+  const mirror = join(dir, mirrorName(repo), 'HEAD');
+  assert.equal(await r.resolve(repo, 'v1-annotated'), shas[0], 'the commit, not the tag object');
+  assert.equal(existsSync(mirror), false, 'answered without a clone');
+  assert.equal(await r.resolve(repo, 'v3'), shas[2]);
+  await assert.rejects(r.resolve(repo, 'no-such-branch'), /no-such-branch is not a branch, tag or HEAD/);
+  await r.settle();
+  assert.ok(existsSync(mirror), 'the mirror was cloned in the background');
+  assert.equal(await r.resolve(repo, 'v3~1'), shas[1], 'expressions use the mirror');
+});
+
+test('a URL the lab rewrites is fetched from the rewrite, and its mirror is named by the URL as written', async () => {
+  const written = 'https://git.example.org/up.git';
+  const dir = join(t.dir, 'mirrors-rewrite');
+  const r = new GitResolver(dir, { fetchUrl: (u) => (u === written ? repo : u) });
+  assert.equal(await r.resolve(written, 'v3'), shas[2]);
+  assert.equal(await r.resolve(written, shas[0]!.slice(0, 8)), shas[0]);
+  assert.ok(existsSync(join(dir, mirrorName(written), 'HEAD')));
+  await r.settle();
+});
