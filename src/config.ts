@@ -40,6 +40,13 @@ export interface LabConfig {
   deadlines: Deadlines;
   defaults: JobDefaults;
   limits: { maxUploadBytes: number; maxJobsPerSubmit: number };
+  /** Accounts and tokens are checked: the lab asks for it, or the server listens beyond loopback. */
+  accounts: boolean;
+}
+
+/** Whether a listen address is reachable only from this machine. */
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
 }
 
 const DEFAULT_PORT = 3000;
@@ -61,6 +68,12 @@ function hostOs(): { os: string; os_version: string } {
   }
 }
 
+/** The account token a CLI command sends when none is given ($STACKLAB_TOKEN). */
+export const envToken = (env: NodeJS.ProcessEnv = process.env): string | undefined => env.STACKLAB_TOKEN || undefined;
+
+/** The secret a testbox registers with when none is given ($STACKLAB_TESTBOX_SECRET). */
+export const envTestboxSecret = (env: NodeJS.ProcessEnv = process.env): string | undefined => env.STACKLAB_TESTBOX_SECRET || undefined;
+
 export function defaultServerUrl(env: NodeJS.ProcessEnv = process.env): string {
   return env.STACKLAB_SERVER || `http://127.0.0.1:${DEFAULT_PORT}`;
 }
@@ -72,6 +85,7 @@ export function buildConfig(opts: ServerOptions, env: NodeJS.ProcessEnv = proces
   const p = lab.policy;
   const s = (sec: number) => Math.round(sec * 1000);
   const os = hostOs();
+  const host = opts.host ?? env.STACKLAB_HOST ?? '127.0.0.1';
   const port = Number(opts.port ?? env.STACKLAB_PORT ?? DEFAULT_PORT);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UserError('bad_usage', `the port must be a whole number from 0 to 65535, not ${JSON.stringify(opts.port ?? env.STACKLAB_PORT)}`);
   const dbPool = Number(opts.dbPool ?? env.STACKLAB_DB_POOL ?? 10);
@@ -82,7 +96,7 @@ export function buildConfig(opts: ServerOptions, env: NodeJS.ProcessEnv = proces
     lab,
     dbUrl: opts.db ?? env.STACKLAB_DB ?? join(dataDir, 'stacklab.db'),
     dbPool,
-    host: opts.host ?? env.STACKLAB_HOST ?? '127.0.0.1',
+    host,
     port,
     timing: {
       heartbeatInterval: s(p.heartbeat_interval),
@@ -102,6 +116,7 @@ export function buildConfig(opts: ServerOptions, env: NodeJS.ProcessEnv = proces
       my_account: 'default',
     },
     limits: { maxUploadBytes: 4 * 1024 ** 3, maxJobsPerSubmit: 10_000 },
+    accounts: p.accounts || !isLoopback(host),
   };
 }
 

@@ -8,6 +8,8 @@ export const ERROR_CODES = {
   // the request itself
   invalid_request: { status: 400, meaning: 'the request does not match the route schema (details: the validation errors)' },
   bad_usage: { status: 400, meaning: 'a command-line option or argument is malformed' },
+  unauthorized: { status: 401, meaning: 'no valid token: the lab has accounts on and this request needs one (Authorization: Bearer <token>)' },
+  forbidden: { status: 403, meaning: 'the token is valid but may not do this (another account’s job, a job the testbox does not hold, an upstream the lab does not allow…)' },
   not_found: { status: 404, meaning: 'no such job, build, testbox, bisect, route or file' },
   method_not_allowed: { status: 405, meaning: 'the route does not take this method' },
   conflict: { status: 409, meaning: 'the request conflicts with the current state (a job already finished, held by another testbox…)' },
@@ -29,6 +31,7 @@ export const ERROR_CODES = {
   bad_repo: { status: 400, meaning: 'a path that is not a git repository' },
   upstream_unreachable: { status: 400, meaning: 'the upstream cannot be cloned or fetched' },
   // testboxes
+  idempotency_conflict: { status: 409, meaning: 'an Idempotency-Key already used for another request body' },
   bad_hostname: { status: 400, meaning: 'a testbox name outside its pattern' },
   bad_type: { status: 400, meaning: 'a testbox type other than dc, vm or hw' },
   bad_health: { status: 400, meaning: 'a testbox closed a job with a health it may not set' },

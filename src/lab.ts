@@ -46,6 +46,18 @@ export interface LabPolicy {
    * `upstreams/`.
    */
   upstream_dirs: Record<string, string>;
+  /** Accounts and tokens on (always on when the server listens beyond loopback). */
+  accounts: boolean;
+  /**
+   * URL patterns (`*` matches anything) any job may name in `_upstream_url`
+   * or `_pkgbuild_source`. The lab's own registry URLs are always allowed.
+   * Without accounts and without this list, any remote URL is allowed.
+   */
+  allowed_upstreams: string[];
+  /** More patterns per account. */
+  account_upstreams: Record<string, string[]>;
+  /** Bytes a job may upload into its result root (a quota; default 1 GiB). */
+  max_result_bytes: number;
   sweep_interval: number;
   boot_timeout: number;
   running_grace: number;
@@ -64,6 +76,10 @@ export const DEFAULT_POLICY: LabPolicy = {
   allow_local_upstreams: false,
   url_rewrites: {},
   upstream_dirs: { upstream: 'upstreams' },
+  accounts: false,
+  allowed_upstreams: [],
+  account_upstreams: {},
+  max_result_bytes: 1024 ** 3,
   heartbeat_interval: 10,
   testbox_lost_after: 60,
   sweep_interval: 5,
@@ -74,7 +90,7 @@ export const DEFAULT_POLICY: LabPolicy = {
 
 const NUMERIC_POLICY = [
   'heartbeat_interval', 'testbox_lost_after', 'sweep_interval', 'boot_timeout', 'running_grace', 'post_run_timeout',
-  'failed_build_ttl', 'build_memory', 'build_runtime', 'git_fetch_interval',
+  'failed_build_ttl', 'build_memory', 'build_runtime', 'git_fetch_interval', 'max_result_bytes',
 ] as const;
 
 /** A package or fork name: safe as a path component and in URLs. */
@@ -218,6 +234,17 @@ export class Lab {
   }
 }
 
+function patterns(file: string, key: string, v: unknown): string[] {
+  if (!Array.isArray(v) || v.some((x) => typeof x !== 'string' || x === '')) throw new UserError('bad_lab', `${file}: ${key} must be a list of URL patterns`);
+  return v as string[];
+}
+
+/** A URL pattern of lab.yaml: `*` matches any run of characters, the rest is literal, the whole URL must match. */
+export function urlMatches(url: string, pattern: string): boolean {
+  const re = new RegExp(`^${pattern.split('*').map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
+  return re.test(url);
+}
+
 function stringMap(file: string, key: string, v: unknown): Record<string, string> {
   if (!v || typeof v !== 'object' || Array.isArray(v)) throw new UserError('bad_lab', `${file}: ${key} must be a mapping of strings`);
   const out: Record<string, string> = Object.create(null) as Record<string, string>;
@@ -252,6 +279,14 @@ function readPolicy(file: string): LabPolicy {
   }
   if (raw.build_salt !== undefined) policy.build_salt = String(raw.build_salt);
   if (raw.allow_local_upstreams !== undefined) policy.allow_local_upstreams = raw.allow_local_upstreams === true;
+  if (raw.accounts !== undefined) policy.accounts = raw.accounts === true;
+  if (raw.allowed_upstreams !== undefined) policy.allowed_upstreams = patterns(file, 'allowed_upstreams', raw.allowed_upstreams);
+  if (raw.account_upstreams !== undefined) {
+    if (!raw.account_upstreams || typeof raw.account_upstreams !== 'object' || Array.isArray(raw.account_upstreams)) throw new UserError('bad_lab', `${file}: account_upstreams must map accounts to lists of URL patterns`);
+    const out: Record<string, string[]> = Object.create(null) as Record<string, string[]>;
+    for (const [a, v] of Object.entries(raw.account_upstreams)) out[a] = patterns(file, `account_upstreams.${a}`, v);
+    policy.account_upstreams = out;
+  }
   if (raw.url_rewrites !== undefined) policy.url_rewrites = stringMap(file, 'url_rewrites', raw.url_rewrites);
   if (raw.upstream_dirs !== undefined) {
     const dirs = stringMap(file, 'upstream_dirs', raw.upstream_dirs);

@@ -23,11 +23,19 @@ export interface RequestOptions {
   signal?: AbortSignal | undefined;
 }
 
+export interface ClientOptions {
+  /** Sent as `Authorization: Bearer <token>` (a lab with accounts on). */
+  token?: string | undefined;
+}
+
 export class ApiClient {
   readonly base: string;
+  /** The token requests carry; a testbox sets it once it registered. */
+  token: string | undefined;
 
-  constructor(base: string) {
+  constructor(base: string, opts: ClientOptions = {}) {
     this.base = base.replace(/\/+$/, '');
+    this.token = opts.token;
   }
 
   url(path: string, query?: RequestOptions['query']): string {
@@ -38,6 +46,7 @@ export class ApiClient {
 
   async raw(method: string, path: string, opts: RequestOptions = {}): Promise<Response> {
     const headers: Record<string, string> = {};
+    if (this.token) headers.authorization = `Bearer ${this.token}`;
     let body = opts.body;
     if (opts.json !== undefined) {
       headers['content-type'] = 'application/json';

@@ -170,12 +170,22 @@ export const TestboxRegistration = Type.Object(
     max_memory: Type.Number({ exclusiveMinimum: 0, maximum: 1_048_576, description: 'GiB' }),
     cpus: Type.Integer({ minimum: 1, maximum: 65_536 }),
     mac: Type.Optional(Type.String({ pattern: MAC_PATTERN, description: 'vm/hw boxes that boot from /boot.ipxe?mac=' })),
+    secret: Type.Optional(Type.String({ maxLength: 200, description: 'With accounts on: the secret the lab issued (`stacklab secret issue`)' })),
+    token: Type.Optional(Type.String({ maxLength: 200, description: "With accounts on: the box's token from its previous registration, so a restarted box may take its name back while it still looks live" })),
   },
   { additionalProperties: false },
 );
 export type TestboxRegistration = Static<typeof TestboxRegistration>;
 
-export const Registered = Type.Object({ heartbeat_interval: Type.Integer({ description: 'ms between heartbeats' }) });
+export const Registered = Type.Object({
+  heartbeat_interval: Type.Integer({ description: 'ms between heartbeats' }),
+  token: Type.Optional(Type.String({ description: "With accounts on: the box's own token, for every request it makes from now on" })),
+  ended: Type.Array(Type.Integer(), { description: "Jobs its previous incarnation held, now ended abnormal (and retried where the rules retry)" }),
+});
+export type Registered = Static<typeof Registered>;
+
+/** What a box tells in its heartbeat: the jobs it is running. */
+export const HeartbeatBody = Type.Object({ running: Type.Optional(Type.Array(Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER }), { maxItems: 4096 })) });
 export const HeartbeatReply = Type.Object({ jobs: Type.Array(Type.Integer(), { description: 'The jobs the scheduler believes the box holds' }) });
 export type HeartbeatReply = Static<typeof HeartbeatReply>;
 
@@ -225,6 +235,7 @@ export const Assignment = Type.Object({
   job_cgz: Type.String({ description: "URL path of the job's own initrd (job.yaml, the suite or the recipe)" }),
   artifacts: Type.Array(ArtifactRef),
   heartbeat_interval: Type.Integer(),
+  job_token: Type.Optional(Type.String({ description: "vm/hw boxes: the job's own token, for what runs inside the guest; good only for this job while it runs" })),
 });
 export type Assignment = Omit<Static<typeof Assignment>, 'job'> & { job: Job };
 

@@ -4,14 +4,18 @@ import type { Command } from 'commander';
 import { ApiClient } from '../api/client.ts';
 import { defaultServerUrl } from '../config.ts';
 import { UserError } from '../errors.ts';
+import { tokenFor } from './credentials.ts';
 
 export interface GlobalOptions {
   server?: string;
+  token?: string;
   json?: boolean;
 }
 
 export function withServer(cmd: Command): Command {
-  return cmd.option('--server <url>', 'scheduler URL (default $STACKLAB_SERVER or http://127.0.0.1:3000)');
+  return cmd
+    .option('--server <url>', 'scheduler URL (default $STACKLAB_SERVER or http://127.0.0.1:3000)')
+    .option('--token <token>', "your account's token, for a lab with accounts on (default $STACKLAB_TOKEN, or my_token in ~/.config/stacklab/defaults.yaml)");
 }
 
 export function withJson(cmd: Command): Command {
@@ -19,7 +23,7 @@ export function withJson(cmd: Command): Command {
 }
 
 export function clientFor(opts: GlobalOptions): ApiClient {
-  return new ApiClient(opts.server ?? defaultServerUrl());
+  return new ApiClient(opts.server ?? defaultServerUrl(), { token: tokenFor(opts.token) });
 }
 
 export function printJson(data: unknown): void {

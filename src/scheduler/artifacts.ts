@@ -13,6 +13,7 @@ import { tboxType } from '../model/lifecycle.ts';
 import { getBuild, putBuildFile } from '../store/builds.ts';
 import type { Ctx } from './context.ts';
 import { heldJob } from './report.ts';
+import { OPEN, type Caller } from './access.ts';
 
 interface StoredArtifact {
   name: string;
@@ -21,8 +22,8 @@ interface StoredArtifact {
   sha256: string;
 }
 
-export async function saveArtifact(ctx: Ctx, id: number, hostname: string, name: string, body: Readable): Promise<StoredArtifact> {
-  const row = await heldJob(ctx, id, hostname);
+export async function saveArtifact(ctx: Ctx, id: number, hostname: string, name: string, body: Readable, caller: Caller = OPEN): Promise<StoredArtifact> {
+  const row = await heldJob(ctx, id, hostname, caller);
   if (!row.build_key) throw new UserError('not_a_build', `job ${id} is not a pkgbuild job; only pkgbuild jobs upload artifacts`);
   const build = await getBuild(ctx.store.db, row.build_key);
   if (!build || build.pkgbuild_job !== id) throw new UserError('stale_build_job', `job ${id} is not the current job of build ${row.build_key}`, undefined, 409);

@@ -13,6 +13,7 @@ import { addDep, buildFiles, getBuild, getBuildForUpdate, insertBuildIfAbsent, r
 import type { Tx } from '../store/db.ts';
 import type { BuildSpec } from '../stack/resolve.ts';
 import type { Ctx } from './context.ts';
+import { signalWork } from './work.ts';
 
 /** Every file of a succeeded build is still where the server stored it, with its size. */
 async function filesOnDisk(ctx: Ctx, t: Tx, b: BuildRow): Promise<boolean> {
@@ -86,6 +87,7 @@ export async function createPkgbuildJob(ctx: Ctx, t: Tx, b: BuildRow, req: Reque
   });
   await setResultRoot(t.db, id, resultRoot(spec, id, now));
   await setBuildJob(t.db, b.key, id);
+  signalWork(t, [{ tbox_type: tboxType(b.testbox), arch: b.os_arch }]);
   await addEvent(t.db, id, 'submit', now, { build_key: b.key, pkg: b.pkg, attempt: b.attempts + 1 });
   return id;
 }

@@ -5,11 +5,13 @@ import { ConflictError, NotFoundError } from '../errors.ts';
 import { getJob } from '../store/jobs.ts';
 import type { Ctx } from './context.ts';
 import { finishInTx } from './finish.ts';
+import { mustOwn, OPEN, type Caller } from './access.ts';
 
-export async function cancelJob(ctx: Ctx, id: number, reason = 'cancelled by user'): Promise<void> {
+export async function cancelJob(ctx: Ctx, id: number, reason = 'cancelled by user', caller: Caller = OPEN): Promise<void> {
   const outcome = await ctx.store.tx(async (t) => {
     const row = await getJob(t.db, id);
     if (!row) return 'missing' as const;
+    mustOwn(caller, row.account, `job ${id}`);
     if (row.stage === 'finish') return row;
     await finishInTx(ctx, t, row, { health: 'cancel', detail: { reason, stage: row.stage } });
     return 'done' as const;

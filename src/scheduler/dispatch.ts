@@ -3,8 +3,10 @@
 // release sends at commit, never a sleep loop.
 import { NotFoundError } from '../errors.ts';
 import type { JobRow } from '../store/jobs.ts';
-import { getTestbox, heartbeat, type TestboxRow } from '../store/testboxes.ts';
-import { CHANNEL_DISPATCH } from '../store/notify.ts';
+import { getTestbox, type TestboxRow } from '../store/testboxes.ts';
+import { dispatchChannel } from '../store/notify.ts';
+import { issueJobToken } from '../store/credentials.ts';
+import { mustBeTestbox, OPEN, type Caller } from './access.ts';
 import type { Assignment } from '../api/contract.ts';
 import { writeJobYaml } from './job-files.ts';
 import { depsFor } from './loader.ts';
@@ -33,28 +35,33 @@ export async function claimFor(ctx: Ctx, box: TestboxRow): Promise<JobRow | unde
  * Long-poll: claim now, or wait for a wake-up and try again, until waitMs
  * passes. Returns null when there is no work for this testbox.
  */
-export async function nextJob(ctx: Ctx, hostname: string, waitMs: number, signal?: AbortSignal): Promise<Assignment | null> {
+export async function nextJob(ctx: Ctx, hostname: string, waitMs: number, signal?: AbortSignal, caller: Caller = OPEN): Promise<Assignment | null> {
+  mustBeTestbox(caller, hostname);
   const deadline = ctx.now() + Math.min(waitMs, ctx.config.timing.longPollMax);
   for (;;) {
-    const seq = ctx.store.notifier.seq(CHANNEL_DISPATCH);
     const box = await getTestbox(ctx.store.db, hostname);
     if (!box) throw new NotFoundError('testbox', hostname);
-    await heartbeat(ctx.store.db, hostname, ctx.now());
-    const row = await claimFor(ctx, box);
-    if (row) return assignment(ctx, row);
+    const channel = dispatchChannel(box.type, box.arch);
+    const seq = ctx.store.notifier.seq(channel);
+    // A box whose heartbeats stopped is lost, even if an old long-poll of it is still open: it gets no job.
+    const alive = ctx.now() - box.last_heartbeat <= ctx.config.timing.testboxLostAfter;
+    const row = alive ? await claimFor(ctx, box) : undefined;
+    if (row) return assignment(ctx, row, box);
     const left = deadline - ctx.now();
     if (left <= 0 || signal?.aborted) return null;
-    await ctx.store.notifier.wait(CHANNEL_DISPATCH, left, signal, seq);
+    await ctx.store.notifier.wait(channel, left, signal, seq);
     if (signal?.aborted) return null;
   }
 }
 
-async function assignment(ctx: Ctx, row: JobRow): Promise<Assignment> {
+async function assignment(ctx: Ctx, row: JobRow, box: TestboxRow): Promise<Assignment> {
   const deps = (await depsFor(ctx.store.db, [row.id])).get(row.id) ?? [];
   return {
     job: jobDetail(row, undefined, deps),
     job_cgz: jobCgzPath(row.id),
     artifacts: usableArtifacts(deps),
     heartbeat_interval: ctx.config.timing.heartbeatInterval,
+    // What runs inside a guest reports with a token good only for this job, never the box's own.
+    ...(box.type !== 'dc' ? { job_token: await issueJobToken(ctx.store.db, row.id) } : {}),
   };
 }

@@ -9,7 +9,8 @@ import { addEvent } from '../store/events.ts';
 import { buildFiles, countWaiters, detachJob, endBuild, failWaiters as failWaitersOf, getBuildForUpdate, releaseWaiters, waitersOf, type BuildRow } from '../store/builds.ts';
 import type { Tx } from '../store/db.ts';
 import type { Health, Stage } from '../store/schema.ts';
-import { CHANNEL_DISPATCH, jobChannel } from '../store/notify.ts';
+import { jobChannel } from '../store/notify.ts';
+import { signalWork } from './work.ts';
 import { requiredArtifacts } from '../artifacts/layout.ts';
 import type { DepFailure, Stats } from '../api/contract.ts';
 import type { Ctx } from './context.ts';
@@ -63,11 +64,11 @@ async function pkgbuildFinished(ctx: Ctx, t: Tx, row: JobRow, health: Health): P
       await endBuild(t.db, b.key, 'succeeded', now);
       await lockJobs(t, await waitersOf(t.db, b.key));
       const ready = await releaseWaiters(t.db, b.key);
-      for (const id of ready) {
+      for (const { id } of ready) {
         await addEvent(t.db, id, 'release', now, { build_key: b.key, pkg: b.pkg, pkgbuild_job: row.id });
         t.notify(jobChannel(id));
       }
-      if (ready.length > 0) t.notify(CHANNEL_DISPATCH);
+      signalWork(t, ready);
       return;
     }
     return failBuild(ctx, t, b, row, 'failed', problem);
@@ -80,7 +81,6 @@ async function pkgbuildFinished(ctx: Ctx, t: Tx, row: JobRow, health: Health): P
       await addEvent(t.db, id, 'build_retry', now, { pkg: b.pkg, build_key: b.key, failed_job: row.id, health, pkgbuild_job: retry });
       t.notify(jobChannel(id));
     }
-    t.notify(CHANNEL_DISPATCH);
     return;
   }
   return failBuild(ctx, t, b, row, health, health === 'cancel' ? 'the pkgbuild job was cancelled' : undefined);

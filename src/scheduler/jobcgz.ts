@@ -7,7 +7,8 @@ import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { stringify } from 'yaml';
 import { packEntries } from '../artifacts/cgz.ts';
-import { NotFoundError } from '../errors.ts';
+import { NotFoundError, UserError } from '../errors.ts';
+import { OPEN, type Caller } from './access.ts';
 import { getJob } from '../store/jobs.ts';
 import { configSnapshot, recipeSnapshot } from '../stack/snapshot.ts';
 import type { Ctx } from './context.ts';
@@ -32,9 +33,13 @@ function treeEntries(root: string, prefix: string): Entry[] {
   return out;
 }
 
-export async function jobCgz(ctx: Ctx, id: number): Promise<Buffer> {
+export async function jobCgz(ctx: Ctx, id: number, caller: Caller = OPEN): Promise<Buffer> {
   const row = await getJob(ctx.store.db, id);
   if (!row) throw new NotFoundError('job', id);
+  // A testbox fetches only the jobs it holds; a job's own token only its job; accounts read every job.
+  if ((caller.kind === 'testbox' && caller.hostname !== row.assigned) || (caller.kind === 'job' && caller.jobId !== id)) {
+    throw new UserError('forbidden', `this token may not fetch job ${id}`, { job_id: id });
+  }
   const spec = row.spec;
   const entries: Entry[] = [{ name: 'job.yaml', data: stringify({ id, ...spec, result_root: row.result_root }), mode: 0o644 }];
   const snapshots = join(ctx.config.dataDir, 'snapshots');

@@ -7,7 +7,8 @@ import { pipeline } from 'node:stream/promises';
 import { Transform, type Readable } from 'node:stream';
 import { ConflictError, NotFoundError, UserError } from '../errors.ts';
 import { ACTIVE_STAGES, canReport, isActive, isTestboxHealth, stageDeadline, TESTBOX_HEALTHS } from '../model/lifecycle.ts';
-import { getJob, moveStage, type JobRow } from '../store/jobs.ts';
+import { chargeUpload, getJob, moveStage, type JobRow } from '../store/jobs.ts';
+import { mustReportFor, OPEN, type Caller } from './access.ts';
 import { finishInTx } from './finish.ts';
 import { addEvent } from '../store/events.ts';
 import { jobChannel } from '../store/notify.ts';
@@ -15,7 +16,8 @@ import type { Ctx } from './context.ts';
 import type { Stats } from '../api/contract.ts';
 
 /** The job, if `hostname` holds it now; otherwise a 404 or a 409 the agent acts on. */
-export async function heldJob(ctx: Ctx, id: number, hostname: string): Promise<JobRow> {
+export async function heldJob(ctx: Ctx, id: number, hostname: string, caller: Caller = OPEN): Promise<JobRow> {
+  mustReportFor(caller, id, hostname);
   const row = await getJob(ctx.store.db, id);
   if (!row) throw new NotFoundError('job', id);
   if (row.assigned !== hostname) throw new ConflictError(`job ${id} is not held by testbox ${hostname}`, { job_id: id, testbox: hostname });
@@ -25,8 +27,8 @@ export async function heldJob(ctx: Ctx, id: number, hostname: string): Promise<J
   return row;
 }
 
-export async function reportStage(ctx: Ctx, id: number, hostname: string, stage: string): Promise<void> {
-  const row = await heldJob(ctx, id, hostname);
+export async function reportStage(ctx: Ctx, id: number, hostname: string, stage: string, caller: Caller = OPEN): Promise<void> {
+  const row = await heldJob(ctx, id, hostname, caller);
   if (row.stage === stage) return; // a retried report
   if (!canReport(row.stage, stage)) throw new ConflictError(`job ${id} cannot move from ${row.stage} to ${stage}`);
   const now = ctx.now();
@@ -60,9 +62,10 @@ function resultPath(ctx: Ctx, row: JobRow, relPath: string): string {
 }
 
 /** Streams an uploaded result file into place (a temporary file renamed at the end). */
-export async function saveResultFile(ctx: Ctx, id: number, hostname: string, relPath: string, body: Readable): Promise<{ path: string; bytes: number }> {
+export async function saveResultFile(ctx: Ctx, id: number, hostname: string, relPath: string, body: Readable, caller: Caller = OPEN): Promise<{ path: string; bytes: number }> {
   checkResultPath(relPath);
-  const row = await heldJob(ctx, id, hostname);
+  const row = await heldJob(ctx, id, hostname, caller);
+  const quota = ctx.config.lab.policy.max_result_bytes;
   const full = resultPath(ctx, row, relPath);
   await mkdir(dirname(full), { recursive: true });
   const tmp = `${full}.upload-${process.pid}-${Date.now()}`;
@@ -76,6 +79,9 @@ export async function saveResultFile(ctx: Ctx, id: number, hostname: string, rel
   });
   try {
     await pipeline(body, counter, createWriteStream(tmp));
+    if (!(await chargeUpload(ctx.store.db, id, bytes, quota))) {
+      throw new UserError('too_large', `job ${id} would pass its upload quota of ${quota} bytes (lab.yaml max_result_bytes)`, { quota }, 413);
+    }
     await rename(tmp, full);
   } catch (err) {
     await rm(tmp, { force: true });
@@ -97,11 +103,11 @@ async function readStats(ctx: Ctx, row: JobRow): Promise<Stats | null> {
   }
 }
 
-export async function closeJob(ctx: Ctx, id: number, hostname: string, health: string): Promise<void> {
+export async function closeJob(ctx: Ctx, id: number, hostname: string, health: string, caller: Caller = OPEN): Promise<void> {
   if (!isTestboxHealth(health)) {
     throw new UserError('bad_health', `a testbox closes a job with one of ${TESTBOX_HEALTHS.join(', ')}, not ${health}`);
   }
-  const row = await heldJob(ctx, id, hostname);
+  const row = await heldJob(ctx, id, hostname, caller);
   const stats = await readStats(ctx, row);
   const closed = await ctx.store.tx(async (t) => {
     const current = await getJob(t.db, id);

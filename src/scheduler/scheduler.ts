@@ -15,7 +15,10 @@ import { nextJob, type Assignment } from './dispatch.ts';
 import { closeJob, reportStage, saveResultFile } from './report.ts';
 import { sweep, type SweepReport } from './sweeper.ts';
 import { cancelJob } from './cancel.ts';
-import { beat, register, testboxStatus } from './testboxes.ts';
+import { beat, register, testboxStatus, type Credentials } from './testboxes.ts';
+import { OPEN, type Caller } from './access.ts';
+import { jobCgz } from './jobcgz.ts';
+import { principalOf, type Principal } from '../store/credentials.ts';
 import { timeline } from './views.ts';
 import type { Readable } from 'node:stream';
 import { join } from 'node:path';
@@ -45,13 +48,13 @@ export class Scheduler {
     return this.ctx.store;
   }
 
-  submit(jobs: unknown[]): Promise<SubmitResult[]> {
-    return submitJobs(this.ctx, jobs);
+  submit(jobs: unknown[], caller: Caller = OPEN): Promise<SubmitResult[]> {
+    return submitJobs(this.ctx, jobs, caller);
   }
 
   /** What submit(jobs) would make, without making it. */
-  dryRun(jobs: unknown[]): Promise<DryRun> {
-    return dryRun(this.ctx, jobs);
+  dryRun(jobs: unknown[], caller: Caller = OPEN): Promise<DryRun> {
+    return dryRun(this.ctx, jobs, caller);
   }
 
   job(id: number): Promise<Job> {
@@ -82,16 +85,16 @@ export class Scheduler {
     }
   }
 
-  cancel(id: number): Promise<void> {
-    return cancelJob(this.ctx, id);
+  cancel(id: number, caller: Caller = OPEN): Promise<void> {
+    return cancelJob(this.ctx, id, caller.kind === 'account' ? `cancelled by ${caller.name}` : 'cancelled by user', caller);
   }
 
-  registerTestbox(info: TestboxInfo) {
-    return register(this.ctx, info);
+  registerTestbox(info: TestboxInfo, cred: Credentials = {}) {
+    return register(this.ctx, info, cred);
   }
 
-  heartbeat(hostname: string) {
-    return beat(this.ctx, hostname);
+  heartbeat(hostname: string, caller: Caller = OPEN, running?: number[]) {
+    return beat(this.ctx, hostname, caller, running);
   }
 
   testboxByMac(mac: string) {
@@ -102,20 +105,29 @@ export class Scheduler {
     return testboxStatus(this.ctx);
   }
 
-  next(hostname: string, waitMs: number, signal?: AbortSignal): Promise<Assignment | null> {
-    return nextJob(this.ctx, hostname, waitMs, signal);
+  next(hostname: string, waitMs: number, signal?: AbortSignal, caller: Caller = OPEN): Promise<Assignment | null> {
+    return nextJob(this.ctx, hostname, waitMs, signal, caller);
   }
 
-  reportStage(id: number, hostname: string, stage: string) {
-    return reportStage(this.ctx, id, hostname, stage);
+  reportStage(id: number, hostname: string, stage: string, caller: Caller = OPEN) {
+    return reportStage(this.ctx, id, hostname, stage, caller);
   }
 
-  saveResult(id: number, hostname: string, relPath: string, body: Readable) {
-    return saveResultFile(this.ctx, id, hostname, relPath, body);
+  saveResult(id: number, hostname: string, relPath: string, body: Readable, caller: Caller = OPEN) {
+    return saveResultFile(this.ctx, id, hostname, relPath, body, caller);
   }
 
-  saveArtifact(id: number, hostname: string, name: string, body: Readable) {
-    return saveArtifact(this.ctx, id, hostname, name, body);
+  saveArtifact(id: number, hostname: string, name: string, body: Readable, caller: Caller = OPEN) {
+    return saveArtifact(this.ctx, id, hostname, name, body, caller);
+  }
+
+  jobCgz(id: number, caller: Caller = OPEN): Promise<Buffer> {
+    return jobCgz(this.ctx, id, caller);
+  }
+
+  /** Who a token speaks for, or undefined for no valid token. */
+  principal(token: string): Promise<Principal | undefined> {
+    return principalOf(this.ctx.store.db, token);
   }
 
   builds(filter: BuildFilter): Promise<Build[]> {
@@ -126,8 +138,8 @@ export class Scheduler {
     return buildDetail(this.ctx.store.db, key);
   }
 
-  close(id: number, hostname: string, health: string) {
-    return closeJob(this.ctx, id, hostname, health);
+  close(id: number, hostname: string, health: string, caller: Caller = OPEN) {
+    return closeJob(this.ctx, id, hostname, health, caller);
   }
 
   sweep(): Promise<SweepReport> {

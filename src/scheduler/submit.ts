@@ -10,10 +10,11 @@ import type { BuildRow } from '../store/builds.ts';
 import { resolveStack, type BuildSpec, type StackIssue } from '../stack/resolve.ts';
 import { attachBuild } from './builds.ts';
 import { takeUploads } from './uploads.ts';
+import { accountOf, OPEN, submitAccount, type Caller } from './access.ts';
 import { finishInTx } from './finish.ts';
 import { addEvents, type NewEvent } from '../store/events.ts';
 import { ensureAccount } from '../store/testboxes.ts';
-import { CHANNEL_DISPATCH } from '../store/notify.ts';
+import { signalWork } from './work.ts';
 import type { Ctx } from './context.ts';
 import { resultRoot, type ResolvedJob } from '../model/job.ts';
 import type { DryRun, SubmitIssue, SubmitResult } from '../api/contract.ts';
@@ -25,7 +26,7 @@ function invalidJobs(issues: SubmitIssue[]): UserError {
 }
 
 /** Checks a job object and fills in the lab's defaults; issues are appended, not thrown. */
-function resolveJob(ctx: Ctx, raw: unknown, index: number, issues: SubmitIssue[]): ResolvedJob | undefined {
+function resolveJob(ctx: Ctx, raw: unknown, index: number, issues: SubmitIssue[], caller: Caller): ResolvedJob | undefined {
   const schemaIssues = validateJob(raw);
   for (const i of schemaIssues) issues.push({ job: index, path: i.path, message: i.message });
   if (schemaIssues.length > 0) return undefined;
@@ -50,7 +51,7 @@ function resolveJob(ctx: Ctx, raw: unknown, index: number, issues: SubmitIssue[]
     memory_minimum: (job.memory_minimum as number | undefined) ?? d.memory_minimum,
     runtime: (job.runtime as number | undefined) ?? d.runtime,
     priority: (job.priority as number | undefined) ?? d.priority,
-    my_account: (job.my_account as string | undefined) ?? d.my_account,
+    my_account: submitAccount(caller, job.my_account, d.my_account),
   };
 }
 
@@ -65,7 +66,8 @@ export interface PreparedJobs {
  * the lab's defaults, and resolve its ss packages (registry, commit → sha,
  * digests, snapshots, build keys). Throws invalidJobs with every issue.
  */
-export async function prepareJobs(ctx: Ctx, raws: unknown[]): Promise<PreparedJobs> {
+export async function prepareJobs(ctx: Ctx, raws: unknown[], caller: Caller = OPEN): Promise<PreparedJobs> {
+  accountOf(caller); // a testbox's or a job's token submits nothing
   if (raws.length === 0) throw new UserError('invalid_job', 'no jobs to submit');
   if (raws.length > ctx.config.limits.maxJobsPerSubmit) {
     throw new UserError('too_many_jobs', `${raws.length} jobs in one submit; the limit is ${ctx.config.limits.maxJobsPerSubmit}`);
@@ -73,7 +75,7 @@ export async function prepareJobs(ctx: Ctx, raws: unknown[]): Promise<PreparedJo
   const issues: SubmitIssue[] = [];
   const snapshots = join(ctx.config.dataDir, 'snapshots');
   const taken = raws.map((raw, i) => takeUploads(snapshots, raw, i, issues));
-  const jobs = taken.map((t, i) => resolveJob(ctx, t.job, i, issues));
+  const jobs = taken.map((t, i) => resolveJob(ctx, t.job, i, issues, caller));
   if (issues.length > 0) throw invalidJobs(issues);
   // ss steps 1–3 (registry, commit → sha, build key) need git and files: done before the transaction opens.
   const stacks: BuildSpec[][] = [];
@@ -91,15 +93,20 @@ export async function prepareJobs(ctx: Ctx, raws: unknown[]): Promise<PreparedJo
 export async function insertInTx(ctx: Ctx, t: Tx, p: PreparedJobs): Promise<SubmitResult[]> {
   const now = ctx.now();
   const out: SubmitResult[] = [];
-  for (const [i, job] of p.jobs.entries()) out.push(await insertSubmitted(ctx, t, job, p.stacks[i]!, now));
-  t.notify(CHANNEL_DISPATCH);
+  const ready: { tbox_type: string; arch: string }[] = [];
+  for (const [i, job] of p.jobs.entries()) {
+    const r = await insertSubmitted(ctx, t, job, p.stacks[i]!, now);
+    out.push({ job_id: r.job_id, result_root: r.result_root });
+    if (r.dispatchable) ready.push({ tbox_type: tboxType(job.testbox), arch: job.os_arch });
+  }
+  signalWork(t, ready);
   t.after(() => ctx.metrics.submitted.inc(out.length));
   return out;
 }
 
 /** What a submit of these jobs would make, from the store as it is now; nothing is written but snapshots. */
-export async function dryRun(ctx: Ctx, raws: unknown[]): Promise<DryRun> {
-  const p = await prepareJobs(ctx, raws);
+export async function dryRun(ctx: Ctx, raws: unknown[], caller: Caller = OPEN): Promise<DryRun> {
+  const p = await prepareJobs(ctx, raws, caller);
   const ttl = ctx.config.lab.policy.failed_build_ttl * 1000;
   const now = ctx.now();
   const out: DryRun = [];
@@ -117,8 +124,8 @@ export async function dryRun(ctx: Ctx, raws: unknown[]): Promise<DryRun> {
   return out;
 }
 
-export async function submitJobs(ctx: Ctx, raws: unknown[]): Promise<SubmitResult[]> {
-  const prepared = await prepareJobs(ctx, raws);
+export async function submitJobs(ctx: Ctx, raws: unknown[], caller: Caller = OPEN): Promise<SubmitResult[]> {
+  const prepared = await prepareJobs(ctx, raws, caller);
   return ctx.store.tx((t) => insertInTx(ctx, t, prepared));
 }
 
@@ -126,7 +133,7 @@ export async function submitJobs(ctx: Ctx, raws: unknown[]): Promise<SubmitResul
 const knownAccounts = new WeakMap<object, Set<string>>();
 
 /** One job and its builds, inside the submit transaction (SPEC §4 steps 4–7). */
-async function insertSubmitted(ctx: Ctx, t: Tx, job: ResolvedJob, specs: BuildSpec[], now: number): Promise<SubmitResult> {
+async function insertSubmitted(ctx: Ctx, t: Tx, job: ResolvedJob, specs: BuildSpec[], now: number): Promise<SubmitResult & { dispatchable: boolean }> {
   const known = knownAccounts.get(ctx.store) ?? knownAccounts.set(ctx.store, new Set()).get(ctx.store)!;
   if (!known.has(job.my_account)) {
     await ensureAccount(t.db, job.my_account);
@@ -171,5 +178,5 @@ async function insertSubmitted(ctx: Ctx, t: Tx, job: ResolvedJob, specs: BuildSp
     const failure = failed.error ?? { pkg: failed.pkg, build_key: failed.key, pkgbuild_job: failed.pkgbuild_job, health: 'failed', log: null };
     await finishInTx(ctx, t, row, { health: 'dependency_failed', from: ['submit'], depFailure: { ...failure, cached: true }, detail: { dep_failure: failure } });
   }
-  return { job_id: id, result_root: root };
+  return { job_id: id, result_root: root, dispatchable: waits === 0 && !failed };
 }

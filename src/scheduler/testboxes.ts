@@ -1,24 +1,84 @@
-// Testbox lifecycle: registration and heartbeats. A heartbeat answers with
-// the jobs the scheduler believes the box holds, so a box drops a job that
-// was cancelled or timed out under it.
-import { NotFoundError, UserError } from '../errors.ts';
-import { heartbeat, listTestboxes, registerTestbox, type TestboxInfo } from '../store/testboxes.ts';
-import { jobIdsOnTestbox } from '../store/jobs.ts';
-import type { HeartbeatReply, Testbox } from '../api/contract.ts';
+// Testbox lifecycle: registration and heartbeats. A box that registers again
+// is a new incarnation: whatever the old one held is ended (abnormal, and a
+// build is retried), so a restart heals at once. With accounts on, a box
+// registers with a lab-issued secret and gets a token of its own; a live
+// box's name cannot be taken by another registration. A heartbeat tells the
+// jobs the box runs and answers the jobs the scheduler believes it holds:
+// the box drops what it no longer holds, and the scheduler ends what the box
+// no longer runs.
+import { ConflictError, NotFoundError, UserError } from '../errors.ts';
+import { getTestbox, heartbeat, listTestboxes, registerTestbox, type TestboxInfo } from '../store/testboxes.ts';
+import { getJob, jobsOnTestbox, jobIdsOnTestbox } from '../store/jobs.ts';
+import { newToken, secretName, tokenHash } from '../store/credentials.ts';
+import type { HeartbeatReply, Registered, Testbox } from '../api/contract.ts';
 import type { Ctx } from './context.ts';
+import { finishInTx } from './finish.ts';
+import { mustBeTestbox, type Caller } from './access.ts';
 
 const HOST = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
-export async function register(ctx: Ctx, info: TestboxInfo): Promise<{ heartbeat_interval: number }> {
-  if (!HOST.test(info.hostname)) throw new UserError('bad_hostname', `testbox hostname ${JSON.stringify(info.hostname)} must match ${HOST}`);
-  if (!['dc', 'vm', 'hw'].includes(info.type)) throw new UserError('bad_type', `testbox type must be dc, vm or hw, not ${info.type}`);
-  await registerTestbox(ctx.store.db, { ...info, mac: info.mac ? info.mac.toLowerCase().replace(/-/g, ':') : null }, ctx.now());
-  ctx.log.info({ testbox: info.hostname, type: info.type, arch: info.arch }, 'testbox registered');
-  return { heartbeat_interval: ctx.config.timing.heartbeatInterval };
+export interface Credentials {
+  secret?: string | undefined;
+  token?: string | undefined;
 }
 
-export async function beat(ctx: Ctx, hostname: string): Promise<HeartbeatReply> {
-  if (!(await heartbeat(ctx.store.db, hostname, ctx.now()))) throw new NotFoundError('testbox', hostname);
+export async function register(ctx: Ctx, info: TestboxInfo, cred: Credentials = {}): Promise<Registered> {
+  if (!HOST.test(info.hostname)) throw new UserError('bad_hostname', `testbox hostname ${JSON.stringify(info.hostname)} must match ${HOST}`);
+  if (!['dc', 'vm', 'hw'].includes(info.type)) throw new UserError('bad_type', `testbox type must be dc, vm or hw, not ${info.type}`);
+  const now = ctx.now();
+  let issued: { token: string; secret_name: string } | undefined;
+  if (ctx.config.accounts) {
+    const name = cred.secret ? await secretName(ctx.store.db, cred.secret) : undefined;
+    if (!name) throw new UserError('unauthorized', 'a testbox registers with a secret the lab issued (stacklab secret issue NAME; --secret or $STACKLAB_TESTBOX_SECRET)');
+    const old = await getTestbox(ctx.store.db, info.hostname);
+    const live = old && now - old.last_heartbeat <= ctx.config.timing.testboxLostAfter;
+    if (live && !(cred.token && old.token_sha256 === tokenHash(cred.token))) {
+      throw new ConflictError(`testbox ${info.hostname} is live (its last heartbeat was ${Math.round((now - old.last_heartbeat) / 1000)} s ago); another box cannot take its name`, { testbox: info.hostname });
+    }
+    issued = { token: newToken('slt'), secret_name: name };
+  }
+  const ended = await endPreviousIncarnation(ctx, info.hostname);
+  await registerTestbox(ctx.store.db, { ...info, mac: info.mac ? info.mac.toLowerCase().replace(/-/g, ':') : null }, now, issued ? { token_sha256: tokenHash(issued.token), secret_name: issued.secret_name } : null);
+  ctx.log.info({ testbox: info.hostname, type: info.type, arch: info.arch, ended }, 'testbox registered');
+  return { heartbeat_interval: ctx.config.timing.heartbeatInterval, ended, ...(issued ? { token: issued.token } : {}) };
+}
+
+/** A registration is a new incarnation of the box: the jobs the old one held will never be reported on. */
+async function endPreviousIncarnation(ctx: Ctx, hostname: string): Promise<number[]> {
+  const ended: number[] = [];
+  for (const row of await jobsOnTestbox(ctx.store.db, hostname)) {
+    const done = await ctx.store.tx(async (t) => {
+      const current = await getJob(t.db, row.id);
+      if (!current || current.stage !== row.stage || current.assigned !== hostname) return false;
+      return finishInTx(ctx, t, current, { health: 'abnormal', from: [row.stage], detail: { reason: `testbox ${hostname} registered again: its previous incarnation is gone`, stage: row.stage, testbox: hostname } });
+    });
+    if (done) ended.push(row.id);
+  }
+  return ended;
+}
+
+/**
+ * A heartbeat. With `running` (the jobs the box runs), a job the scheduler
+ * believes the box holds but the box does not run — and was handed over more
+ * than a heartbeat ago, so it is not merely in flight — is ended abnormal at
+ * once (a build is retried), instead of waiting for its deadline.
+ */
+export async function beat(ctx: Ctx, hostname: string, caller: Caller, running?: number[]): Promise<HeartbeatReply> {
+  mustBeTestbox(caller, hostname);
+  const now = ctx.now();
+  if (!(await heartbeat(ctx.store.db, hostname, now))) throw new NotFoundError('testbox', hostname);
+  if (running) {
+    const runs = new Set(running);
+    const settled = now - 2 * ctx.config.timing.heartbeatInterval;
+    for (const row of await jobsOnTestbox(ctx.store.db, hostname)) {
+      if (runs.has(row.id) || (row.boot_time ?? now) > settled) continue;
+      await ctx.store.tx(async (t) => {
+        const current = await getJob(t.db, row.id);
+        if (!current || current.stage !== row.stage || current.assigned !== hostname) return;
+        await finishInTx(ctx, t, current, { health: 'abnormal', from: [row.stage], detail: { reason: `testbox ${hostname} no longer runs it`, stage: row.stage, testbox: hostname } });
+      });
+    }
+  }
   return { jobs: await jobIdsOnTestbox(ctx.store.db, hostname) };
 }
 

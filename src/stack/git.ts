@@ -104,6 +104,12 @@ export class GitResolver {
     void p.finally(() => this.#background.delete(p));
   }
 
+  /** The mirror of `url`, cloned now if it is not here yet (what needs the history: rev-list, show). */
+  ready(url: string): Promise<string> {
+    checkUrl(url);
+    return this.#ensureMirror(url);
+  }
+
   /** Waits for background clones (a server stopping, a test cleaning up). */
   async settle(): Promise<void> {
     await Promise.allSettled([...this.#background]);

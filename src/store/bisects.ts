@@ -41,6 +41,8 @@ export interface NewBisect {
   dag: Dag;
   spec: BisectSpec;
   now: number;
+  /** The account it belongs to. */
+  account: string;
 }
 
 export type BisectJobRow = Selectable<BisectJobsTable>;
@@ -71,6 +73,7 @@ export async function insertBisect(db: Db, b: NewBisect): Promise<number> {
       spec: JSON.stringify(b.spec),
       created_at: b.now,
       updated_at: b.now,
+      account: b.account,
     })
     .returning('id')
     .executeTakeFirstOrThrow();

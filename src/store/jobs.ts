@@ -105,6 +105,7 @@ export async function finishJob(db: Db, id: number, f: FinishFields): Promise<bo
       health: f.health,
       finish_time: f.now,
       deadline: null,
+      job_token_sha256: null,
       ...(f.stats !== undefined ? { stats: f.stats === null ? null : JSON.stringify(f.stats) } : {}),
       ...(f.depFailure !== undefined ? { dep_failure: JSON.stringify(f.depFailure) } : {}),
     })
@@ -123,6 +124,17 @@ export async function expiredJobs(db: Db, now: number, limit = 500): Promise<Job
 /** Jobs a testbox holds now. */
 export async function jobsOnTestbox(db: Db, hostname: string): Promise<JobRow[]> {
   return (await db.selectFrom('jobs').selectAll().where('assigned', '=', hostname).where('stage', 'in', ACTIVE_STAGES).execute()).map(decodeJob);
+}
+
+/** Counts bytes against a job's upload quota; false (and nothing counted) if they would pass it. */
+export async function chargeUpload(db: Db, id: number, bytes: number, quota: number): Promise<boolean> {
+  const r = await db
+    .updateTable('jobs')
+    .set((eb) => ({ result_bytes: eb('result_bytes', '+', bytes) }))
+    .where('id', '=', id)
+    .where((eb) => eb(eb('result_bytes', '+', bytes), '<=', quota))
+    .executeTakeFirst();
+  return Number(r.numUpdatedRows) === 1;
 }
 
 /** The ids of the jobs a testbox holds now (no row bodies: heartbeats ask this often). */

@@ -6,6 +6,10 @@ import { EventEmitter } from 'node:events';
 
 export const CHANNEL_DISPATCH = 'dispatch';
 export const jobChannel = (id: number): string => `job:${id}`;
+/** Work for testboxes of one type and arch: only they are woken. */
+export const dispatchChannel = (type: string, arch: string): string => `dispatch:${type}:${arch}`;
+/** A payload that wakes at most n of a channel's waiters, the longest waiting first. */
+export const wakeAtMost = (n: number): string => `limit:${n}`;
 
 export class Notifier {
   readonly #emitter = new EventEmitter();
@@ -17,7 +21,13 @@ export class Notifier {
 
   emit(channel: string, payload = ''): void {
     this.#seq.set(channel, (this.#seq.get(channel) ?? 0) + 1);
-    this.#emitter.emit(channel, payload);
+    const limit = /^limit:(\d+)$/.exec(payload);
+    if (!limit) {
+      this.#emitter.emit(channel, payload);
+      return;
+    }
+    // Wake as many waiters as there is new work, not every one: each woken one claims.
+    for (const fn of this.#emitter.listeners(channel).slice(0, Number(limit[1]))) (fn as (p: string) => void)(payload);
   }
 
   /**

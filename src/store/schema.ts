@@ -41,6 +41,10 @@ export interface JobsTable {
   /** JSON: the DepFailure of a dependency_failed job. */
   dep_failure: JsonText | null;
   build_key: string | null;
+  /** sha256 of the job's own token (what a vm guest reports with), while a testbox holds it. */
+  job_token_sha256: string | null;
+  /** Bytes uploaded into its result root so far. */
+  result_bytes: Generated<number>;
 }
 
 export interface EventsTable {
@@ -61,6 +65,10 @@ export interface TestboxesTable {
   registered_at: number;
   last_heartbeat: number;
   mac: string | null;
+  /** sha256 of the token issued at registration (accounts on). */
+  token_sha256: string | null;
+  /** The lab-issued secret it registered with. */
+  secret_name: string | null;
 }
 
 export interface BuildsTable {
@@ -110,6 +118,28 @@ export interface JobDepsTable {
 
 export interface AccountsTable {
   name: string;
+  email: string | null;
+  /** sha256 (hex) of the account's token; null for an account that only ever submitted (no login). */
+  token_sha256: string | null;
+  role: Generated<'user' | 'admin'>;
+  created_at: number | null;
+  revoked_at: number | null;
+}
+
+export interface TestboxSecretsTable {
+  name: string;
+  secret_sha256: string;
+  created_at: number;
+  revoked_at: number | null;
+}
+
+export interface SubmitKeysTable {
+  account: string;
+  key: string;
+  request: string;
+  /** JSON: the submit's answer. */
+  response: JsonText;
+  created_at: number;
 }
 
 export interface MigrationsTable {
@@ -138,6 +168,7 @@ export interface BisectsTable {
   created_at: number;
   updated_at: number;
   finished_at: number | null;
+  account: string | null;
 }
 
 export interface BisectLogTable {
@@ -160,6 +191,8 @@ export interface Database {
   events: EventsTable;
   testboxes: TestboxesTable;
   accounts: AccountsTable;
+  testbox_secrets: TestboxSecretsTable;
+  submit_keys: SubmitKeysTable;
   builds: BuildsTable;
   build_files: BuildFilesTable;
   job_deps: JobDepsTable;

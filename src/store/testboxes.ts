@@ -13,14 +13,22 @@ export interface TestboxInfo {
   mac?: string | null | undefined;
 }
 
-export async function registerTestbox(db: Kysely<Database>, box: TestboxInfo, now: number): Promise<void> {
-  await db
-    .insertInto('testboxes')
-    .values({ ...box, mac: box.mac ?? null, registered_at: now, last_heartbeat: now })
-    .onConflict((oc) =>
-      oc.column('hostname').doUpdateSet({ type: box.type, arch: box.arch, max_memory: box.max_memory, cpus: box.cpus, mac: box.mac ?? null, registered_at: now, last_heartbeat: now }),
-    )
-    .execute();
+/** Registers (or re-registers) a box; with a credential, the box's token hash and the secret it used. */
+export async function registerTestbox(db: Kysely<Database>, box: TestboxInfo, now: number, cred: { token_sha256: string; secret_name: string } | null = null): Promise<void> {
+  const row = {
+    hostname: box.hostname,
+    type: box.type,
+    arch: box.arch,
+    max_memory: box.max_memory,
+    cpus: box.cpus,
+    mac: box.mac ?? null,
+    registered_at: now,
+    last_heartbeat: now,
+    token_sha256: cred?.token_sha256 ?? null,
+    secret_name: cred?.secret_name ?? null,
+  };
+  const { hostname: _h, ...update } = row;
+  await db.insertInto('testboxes').values(row).onConflict((oc) => oc.column('hostname').doUpdateSet(update)).execute();
 }
 
 /** Records a heartbeat; false if the testbox never registered. */

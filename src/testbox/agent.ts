@@ -3,10 +3,10 @@
 // for work with as many loops as it has slots, and hands each assignment to
 // runAssignment (job-run.ts) with a reporter and a runtime.
 import { hostname as osHostname, cpus as osCpus, totalmem } from 'node:os';
-import { mkdir, readdir, readFile, readlink, rm } from 'node:fs/promises';
+import { mkdir, readdir, readFile, readlink, rm, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { ApiClient, ApiError } from '../api/client.ts';
-import type { Assignment, HeartbeatReply } from '../api/contract.ts';
+import type { Assignment, HeartbeatReply, Registered } from '../api/contract.ts';
 import { hostArch } from '../config.ts';
 import { killGroup } from '../util/process-group.ts';
 import { backoff, sleep } from '../util/sleep.ts';
@@ -36,12 +36,14 @@ export interface AgentOptions {
   runtime?: Runtime | undefined;
   /** Long-poll duration, seconds. */
   pollWait?: number | undefined;
+  /** The lab-issued secret it registers with (a lab with accounts on). */
+  secret?: string | undefined;
 }
 
 export class Agent {
   readonly hostname: string;
   readonly client: ApiClient;
-  readonly #o: Required<Omit<AgentOptions, 'hostname' | 'runtime' | 'mac'>> & { runtime: Runtime; mac: string | undefined };
+  readonly #o: Required<Omit<AgentOptions, 'hostname' | 'runtime' | 'mac' | 'secret'>> & { runtime: Runtime; mac: string | undefined; secret: string | undefined };
   readonly #stop = new AbortController();
   readonly #running = new Map<number, AbortController>();
   readonly #cache: ArtifactCache;
@@ -66,6 +68,7 @@ export class Agent {
       log: opts.log,
       runtime: opts.runtime ?? new ProcessRuntime(),
       pollWait: opts.pollWait ?? 30,
+      secret: opts.secret,
     };
     this.#cache = new ArtifactCache(join(opts.workdir, 'cache'));
     this.#reporter = new HttpReporter(this.client, this.hostname);
@@ -87,18 +90,32 @@ export class Agent {
     await Promise.allSettled(this.#loops);
   }
 
+  /** Where the box keeps its token, so a restart proves it is the same box. */
+  get #tokenFile(): string {
+    return join(this.#o.workdir, 'token');
+  }
+
   async #register(): Promise<void> {
+    const previous = await readFile(this.#tokenFile, 'utf8').then((t) => t.trim(), () => undefined);
     for (let attempt = 0; !this.#stop.signal.aborted; attempt++) {
       try {
-        const r = await this.client.post<{ heartbeat_interval: number }>('/api/testboxes/register', {
+        this.client.token = undefined; // registration is authenticated by the secret
+        const r = await this.client.post<Registered>('/api/testboxes/register', {
           hostname: this.hostname,
           type: this.#o.type,
           arch: this.#o.arch,
           max_memory: this.#o.memory,
           cpus: this.#o.cpus,
           ...(this.#o.mac ? { mac: this.#o.mac } : {}),
+          ...(this.#o.secret ? { secret: this.#o.secret } : {}),
+          ...(previous ? { token: previous } : {}),
         });
         this.#heartbeatInterval = r.heartbeat_interval;
+        if (r.token) {
+          this.client.token = r.token;
+          await writeFile(this.#tokenFile, `${r.token}\n`, { mode: 0o600 });
+        }
+        if (r.ended.length > 0) this.#o.log.warn({ jobs: r.ended }, 'the jobs of this box before its restart were ended');
         this.#o.log.info({ testbox: this.hostname, server: this.#o.server }, 'registered');
         return;
       } catch (err) {
@@ -111,7 +128,7 @@ export class Agent {
 
   async #heartbeat(): Promise<void> {
     try {
-      const { jobs } = await this.client.post<HeartbeatReply>(`/api/testboxes/${this.hostname}/heartbeat`);
+      const { jobs } = await this.client.post<HeartbeatReply>(`/api/testboxes/${this.hostname}/heartbeat`, { running: [...this.#running.keys()] });
       // A job we run that the scheduler no longer gives us was cancelled or timed out.
       for (const [id, ac] of this.#running) {
         if (!jobs.includes(id)) {

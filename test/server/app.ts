@@ -23,7 +23,7 @@ export interface TestApp {
 export async function testApp(policy: Record<string, unknown> | ((dir: string) => Record<string, unknown>) = {}): Promise<TestApp> {
   const t = tempDir();
   const ss = makeSsLab(t.dir, typeof policy === 'function' ? policy(t.dir) : policy);
-  const server = await buildServer(buildConfig({ data: join(t.dir, 'data'), lab: ss.lab, port: 0 }), { logLevel: false });
+  const server = await buildServer(buildConfig({ data: join(t.dir, 'data'), lab: ss.lab, port: 0 }), { logLevel: process.env.STACKLAB_TEST_LOG ?? false });
   await server.app.ready();
   return {
     server,

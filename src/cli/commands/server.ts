@@ -7,6 +7,7 @@ import { buildConfig, labDirOf } from '../../config.ts';
 import { ensureDemoUpstream } from '../../demo/upstream.ts';
 import { buildServer, type ServerHandle } from '../../server/app.ts';
 import { Agent } from '../../testbox/agent.ts';
+import { addAccount, issueSecret, listAccounts } from '../../store/credentials.ts';
 import { out, printJson } from '../common.ts';
 import { absolutePath, port, positiveInt } from '../options.ts';
 
@@ -72,11 +73,13 @@ export function registerServer(program: Command): void {
       const n = flags.testboxes;
       await ensureDemoUpstream(labDirOf(flags));
       const server = await startServer(flags, 'warn');
+      const admin = await firstAdmin(server);
       const agents = await startLocalTestboxes(server, n, flags.logLevel ?? 'warn');
       const cfg = server.scheduler.ctx.config;
-      if (flags.json) printJson({ url: server.url, data: cfg.dataDir, lab: cfg.lab.dir, testboxes: agents.map((a) => a.hostname) });
+      if (flags.json) printJson({ url: server.url, data: cfg.dataDir, lab: cfg.lab.dir, testboxes: agents.map((a) => a.hostname), ...(admin ? { admin } : {}) });
       else {
         out(`stacklab is up on ${server.url}`);
+        if (admin) out(`  accounts  on; a first account was made: ${admin.name} (admin), token ${admin.token} — shown once`);
         out(`  data      ${cfg.dataDir}`);
         out(`  lab       ${cfg.lab.dir} (suites: ${cfg.lab.suites().join(', ')})`);
         out(`  testboxes ${agents.map((a) => a.hostname).join(', ')}`);
@@ -91,14 +94,24 @@ export function registerServer(program: Command): void {
     });
 }
 
+/** With accounts on and no admin yet, `up` makes one (its token is shown once), so the lab it starts can be used at once. */
+async function firstAdmin(server: ServerHandle): Promise<{ name: string; token: string } | undefined> {
+  if (!server.scheduler.ctx.config.accounts) return undefined;
+  const accounts = await listAccounts(server.store.db);
+  if (accounts.some((a) => a.role === 'admin' && a.active)) return undefined;
+  return { name: 'admin', token: await addAccount(server.store.db, { name: 'admin', admin: true }, Date.now()) };
+}
+
 /** N dc testboxes in this process, each with its own work directory under <data>/testbox. */
 export async function startLocalTestboxes(server: ServerHandle, n: number, logLevel: string): Promise<Agent[]> {
   const cfg = server.scheduler.ctx.config;
   const log = pino({ level: logLevel });
+  // With accounts on, the local boxes register with a secret of their own, issued now.
+  const secret = cfg.accounts ? await issueSecret(server.store.db, 'local-up', Date.now()) : undefined;
   const agents: Agent[] = [];
   for (let i = 1; i <= n; i++) {
     const name = `${hostname().split('.')[0]}-dc-${i}`;
-    const agent = new Agent({ server: server.url, hostname: name, type: 'dc', workdir: join(cfg.dataDir, 'testbox', name), log: log.child({ testbox: name }) });
+    const agent = new Agent({ server: server.url, hostname: name, type: 'dc', workdir: join(cfg.dataDir, 'testbox', name), log: log.child({ testbox: name }), secret });
     await agent.start();
     agents.push(agent);
   }

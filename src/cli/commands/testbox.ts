@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { homedir } from 'node:os';
 import type { Command } from 'commander';
 import { pino } from 'pino';
-import { defaultServerUrl } from '../../config.ts';
+import { defaultServerUrl, envTestboxSecret } from '../../config.ts';
 import { Agent } from '../../testbox/agent.ts';
 import { out, printJson } from '../common.ts';
 import { absolutePath, oneOf, positiveInt, positiveNumber } from '../options.ts';
@@ -21,6 +21,7 @@ interface Flags {
   workdir?: string;
   keep?: boolean;
   logLevel: string;
+  secret?: string;
   json?: boolean;
 }
 
@@ -38,6 +39,7 @@ export function registerTestbox(program: Command): void {
     .option('--slots <n>', 'jobs run at once', positiveInt, 1)
     .option('--workdir <dir>', 'where jobs run (default ~/.cache/stacklab/testbox/<hostname>)', absolutePath)
     .option('--keep', "keep each job's directory after it finished")
+    .option('--secret <secret>', 'the lab-issued secret to register with, for a lab with accounts on (default $STACKLAB_TESTBOX_SECRET)')
     .option('--log-level <level>', 'log level', 'info')
     .option('--json', 'announce the registration as a JSON line (the log is JSON lines too)')
     .action(async (f: Flags) => {
@@ -54,6 +56,7 @@ export function registerTestbox(program: Command): void {
         workdir: f.workdir ?? join(homedir(), '.cache', 'stacklab', 'testbox', name),
         keep: f.keep,
         log: pino({ level: f.logLevel }),
+        secret: f.secret ?? envTestboxSecret(),
       });
       await agent.start();
       if (f.json) printJson({ hostname: name, server: agent.client.base, type: f.type });

@@ -43,6 +43,7 @@ import type { Ctx } from '../context.ts';
 import { finishInTx } from '../finish.ts';
 import { insertInTx, prepareJobs } from '../submit.ts';
 import { observe } from './observe.ts';
+import { mustOwn, OPEN, type Caller } from '../access.ts';
 import { bisectChannel, startBisect, withCommit } from './start.ts';
 import { listBisectViews, viewBisect } from './view.ts';
 
@@ -63,8 +64,8 @@ export class Bisects {
     return Math.min(60_000, Math.max(2_000, 10 * this.#ctx.config.timing.sweepInterval));
   }
 
-  async start(req: BisectRequest): Promise<Bisect> {
-    const id = await startBisect(this.#ctx, req);
+  async start(req: BisectRequest, caller: Caller = OPEN): Promise<Bisect> {
+    const id = await startBisect(this.#ctx, req, caller);
     this.#drive(id);
     return this.view(id);
   }
@@ -78,11 +79,12 @@ export class Bisects {
   }
 
   /** Ends a running bisect and cancels its probe jobs, in one transaction. */
-  async cancel(id: number): Promise<Bisect> {
+  async cancel(id: number, caller: Caller = OPEN): Promise<Bisect> {
     const ctx = this.#ctx;
     const outcome = await ctx.store.tx(async (t) => {
       const row = await getBisect(t.db, id);
       if (!row) return { missing: true } as const;
+      mustOwn(caller, row.account ?? (row.request.job.my_account as string | undefined) ?? null, `bisect ${id}`);
       if (!(await endBisect(t.db, id, 'cancelled', ctx.now()))) return { ended: row.state };
       for (const j of await bisectJobs(t.db, id)) {
         if (j.recorded) continue;

@@ -13,25 +13,29 @@ import { git } from '../../stack/git.ts';
 import { insertBisect, type StoredBisectRequest } from '../../store/bisects.ts';
 import type { Ctx } from '../context.ts';
 import { prepareJobs } from '../submit.ts';
+import { OPEN, submitAccount, type Caller } from '../access.ts';
 
 export const bisectChannel = (id: number): string => `bisect:${id}`;
 
 /** Checks and stores a new bisect; returns its id. */
-export async function startBisect(ctx: Ctx, req: BisectRequest): Promise<number> {
-  const template = oneJob(req.job);
+export async function startBisect(ctx: Ctx, req: BisectRequest, caller: Caller = OPEN): Promise<number> {
+  // The bisect and every probe it submits belong to the account that started it.
+  const job = oneJob(req.job);
+  const account = submitAccount(caller, job.my_account, ctx.config.defaults.my_account);
+  const template: Record<string, unknown> = { ...job, my_account: account };
   const ss = template.ss as Record<string, Record<string, string> | null> | undefined;
   if (!ss || !(req.pkg in ss)) throw new UserError('bad_bisect', `the job has no ss.${req.pkg}: a lab bisect moves ss.${req.pkg}.commit`, { path: `ss.${req.pkg}` });
   const goods = (Array.isArray(req.good) ? req.good : [req.good]).map(String);
   if (goods.length === 0) throw new UserError('bad_bisect', 'at least one good commit is needed');
   const criterion: Criterion = req.criterion ?? (req.metric ? 'perf' : 'function');
   // The job as it would be submitted at the bad commit: checks it whole and finds the upstream.
-  const prepared = await prepareJobs(ctx, [withCommit(template, req.pkg, req.bad)]);
+  const prepared = await prepareJobs(ctx, [withCommit(template, req.pkg, req.bad)], caller);
   const build = prepared.stacks[0]!.find((b) => b.pkg === req.pkg)!;
   const url = build.upstream_url;
   const bad = build.commit;
   const good = await Promise.all(goods.map((g) => ctx.git.resolve(url, g)));
   if (good.includes(bad)) throw new UserError('bad_bisect', 'the bad commit is also given as good');
-  const mirror = ctx.git.mirror(url);
+  const mirror = await ctx.git.ready(url);
   const revList = await git(['rev-list', '--parents', ...(req.first_parent ? ['--first-parent'] : []), bad, ...good.map((g) => `^${g}`), '--'], { cwd: mirror });
   if (revList.trim() === '') throw new UserError('bad_bisect', `${req.bad} is an ancestor of a good commit: nothing to bisect`);
   const dag: Dag = parseRevList(revList, { bad, good, firstParent: req.first_parent ?? false });
@@ -50,7 +54,7 @@ export async function startBisect(ctx: Ctx, req: BisectRequest): Promise<number>
   }
   const { direction, ...rest } = req;
   const stored: StoredBisectRequest = { ...rest, ...(direction ? { direction } : {}), job: template, criterion, good, good_refs: goods, bad_ref: req.bad, bad };
-  const id = await insertBisect(ctx.store.db, { pkg: req.pkg, criterion, request: stored, upstream_url: url, dag, spec, now: ctx.now() });
+  const id = await insertBisect(ctx.store.db, { pkg: req.pkg, criterion, request: stored, upstream_url: url, dag, spec, now: ctx.now(), account });
   ctx.log.info({ bisect: id, pkg: req.pkg, criterion, candidates: dag.commits.length }, 'bisect started');
   return id;
 }

@@ -20,7 +20,7 @@ export const bisectRoutes: FastifyPluginAsync<{ scheduler: Scheduler }> = async 
         response: { 200: Bisect, ...errorResponses },
       },
     },
-    async (request) => scheduler.bisects.start(request.body),
+    async (request) => scheduler.bisects.start(request.body, request.caller),
   );
 
   app.get(
@@ -53,6 +53,6 @@ export const bisectRoutes: FastifyPluginAsync<{ scheduler: Scheduler }> = async 
   app.post(
     '/api/bisects/:id/cancel',
     { schema: { tags: ['bisects'], summary: 'Cancel a running bisect and its probe jobs', params: IdParams, response: { 200: Bisect, ...errorResponses } } },
-    async (request) => scheduler.bisects.cancel(request.params.id),
+    async (request) => scheduler.bisects.cancel(request.params.id, request.caller),
   );
 };

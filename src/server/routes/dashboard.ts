@@ -15,6 +15,7 @@ export const dashboardRoutes: FastifyPluginAsync<{ scheduler: Scheduler }> = asy
   app.get(
     '/',
     {
+      config: { access: 'public' },
       schema: {
         hide: true,
         querystring: Type.Object({
@@ -36,11 +37,11 @@ export const dashboardRoutes: FastifyPluginAsync<{ scheduler: Scheduler }> = asy
     },
   );
 
-  app.get('/ui/jobs/:id', { schema: { hide: true, params: IdParams } }, async (request, reply) => {
+  app.get('/ui/jobs/:id', { config: { access: 'public' }, schema: { hide: true, params: IdParams } }, async (request, reply) => {
     return reply.type('text/html; charset=utf-8').send(jobPage(await scheduler.job(request.params.id)));
   });
 
-  app.get('/ui/bisects/:id', { schema: { hide: true, params: IdParams } }, async (request, reply) => {
+  app.get('/ui/bisects/:id', { config: { access: 'public' }, schema: { hide: true, params: IdParams } }, async (request, reply) => {
     return reply.type('text/html; charset=utf-8').send(bisectPage(await scheduler.bisects.view(request.params.id)));
   });
 };

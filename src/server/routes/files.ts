@@ -7,7 +7,6 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { NotFoundError, UserError } from '../../errors.ts';
 import type { Scheduler } from '../../scheduler/scheduler.ts';
-import { jobCgz } from '../../scheduler/jobcgz.ts';
 import { IdParams } from '../schemas.ts';
 
 const TEXT = /(^|\/)(output|[^/]*\.(log|txt|json|yaml|yml|sh))$/;
@@ -36,9 +35,9 @@ export const fileRoutes: FastifyPluginAsync<{ scheduler: Scheduler }> = async (f
 
   app.get(
     '/job_initrd_tmpfs/:id/job.cgz',
-    { schema: { tags: ['boot'], summary: "The job's own initrd: job.yaml and its suite's files (cpio newc, gzip)", params: IdParams } },
+    { config: { access: 'any' }, schema: { tags: ['boot'], summary: "The job's own initrd: job.yaml and its suite's files (cpio newc, gzip)", params: IdParams } },
     async (request, reply) => {
-      const data = await jobCgz(scheduler.ctx, request.params.id);
+      const data = await scheduler.jobCgz(request.params.id, request.caller);
       return reply.type('application/octet-stream').send(data);
     },
   );
@@ -46,14 +45,14 @@ export const fileRoutes: FastifyPluginAsync<{ scheduler: Scheduler }> = async (f
   for (const top of ['initrd', 'kernel'] as const) {
     app.get(
       `/${top}/*`,
-      { schema: { tags: ['boot'], summary: `Build artifacts under /${top}/ (SPEC §4 layout)`, params: Type.Object({ '*': Type.String() }) } },
+      { config: { access: 'any' }, schema: { tags: ['boot'], summary: `Build artifacts under /${top}/ (SPEC §4 layout)`, params: Type.Object({ '*': Type.String() }) } },
       async (request, reply) => serveTree(join(srv, top), request.params['*'], reply, 'artifact'),
     );
   }
 
   app.get(
     '/result/*',
-    { schema: { tags: ['boot'], summary: 'Result files (a directory answers the list of its entries)', params: Type.Object({ '*': Type.String() }) } },
+    { config: { access: 'public' }, schema: { tags: ['boot'], summary: 'Result files (a directory answers the list of its entries)', params: Type.Object({ '*': Type.String() }) } },
     async (request, reply) => serveTree(join(srv, 'result'), request.params['*'], reply, 'result file'),
   );
 };

@@ -31,7 +31,7 @@ export const jobRoutes: FastifyPluginAsync<{ scheduler: Scheduler }> = async (fa
     },
     async (request) => {
       const body = request.body;
-      const submit = (jobs: unknown[]) => (request.query.dry_run ? scheduler.dryRun(jobs) : scheduler.submit(jobs));
+      const submit = (jobs: unknown[]) => (request.query.dry_run ? scheduler.dryRun(jobs, request.caller) : scheduler.submit(jobs, request.caller));
       if (typeof body === 'string') {
         const loaded = loadJobText(body, 'request body');
         try {
@@ -95,7 +95,7 @@ export const jobRoutes: FastifyPluginAsync<{ scheduler: Scheduler }> = async (fa
     '/api/jobs/:id/cancel',
     { schema: { tags: ['jobs'], summary: 'Cancel a job that has not finished', params: IdParams, response: { 200: Job, ...errorResponses } } },
     async (request) => {
-      await scheduler.cancel(request.params.id);
+      await scheduler.cancel(request.params.id, request.caller);
       return scheduler.job(request.params.id);
     },
   );

@@ -10,7 +10,7 @@ export const metaRoutes: FastifyPluginAsync<{ scheduler: Scheduler }> = async (a
 
   app.get(
     '/metrics',
-    { schema: { tags: ['meta'], summary: 'Prometheus metrics (text exposition format)', produces: ['text/plain'], response: { 200: Type.String() } } },
+    { config: { access: 'public' }, schema: { tags: ['meta'], summary: 'Prometheus metrics (text exposition format)', produces: ['text/plain'], response: { 200: Type.String() } } },
     async (_request, reply) => {
       reply.type(registry.contentType);
       return registry.metrics();
@@ -19,13 +19,13 @@ export const metaRoutes: FastifyPluginAsync<{ scheduler: Scheduler }> = async (a
 
   app.get(
     '/api/schema/job',
-    { schema: { tags: ['meta'], summary: "The job file's JSON Schema", response: { 200: Type.Object({}, { additionalProperties: true }) } } },
+    { config: { access: 'public' }, schema: { tags: ['meta'], summary: "The job file's JSON Schema", response: { 200: Type.Object({}, { additionalProperties: true }) } } },
     async () => JobFileSchema,
   );
 
   app.get(
     '/api/health',
-    { schema: { tags: ['meta'], summary: 'Liveness: the server answers and its database too', response: { 200: Health } } },
+    { config: { access: 'public' }, schema: { tags: ['meta'], summary: 'Liveness: the server answers and its database too', response: { 200: Health } } },
     async () => {
       await scheduler.store.db.selectFrom('accounts').select('name').limit(1).execute();
       return { ok: true, db: scheduler.store.engine };

@@ -6,7 +6,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { Readable } from 'node:stream';
 import type { Scheduler } from '../../scheduler/scheduler.ts';
-import { ArtifactStored, Assignment, CloseReport, HeartbeatReply, Holder, Ok, Registered, ResultStored, StageReport, Testbox, TestboxRegistration } from '../../api/contract.ts';
+import { ArtifactStored, Assignment, CloseReport, HeartbeatBody, HeartbeatReply, Holder, Ok, Registered, ResultStored, StageReport, Testbox, TestboxRegistration } from '../../api/contract.ts';
 import { errorResponses, HostParams, IdParams } from '../schemas.ts';
 import { clientGone } from '../errors.ts';
 
@@ -23,8 +23,15 @@ export const testboxRoutes: FastifyPluginAsync<{ scheduler: Scheduler }> = async
 
   app.post(
     '/api/testboxes/register',
-    { schema: { tags: PROTOCOL, summary: 'Register (or re-register) a testbox', body: TestboxRegistration, response: { 200: Registered, ...errorResponses } } },
-    async (request) => scheduler.registerTestbox(request.body),
+    {
+      // Public: with accounts on, the lab-issued secret in the body is the credential.
+      config: { access: 'public' },
+      schema: { tags: PROTOCOL, summary: 'Register (or re-register) a testbox; with accounts on, with a lab-issued secret, and the answer holds its token', body: TestboxRegistration, response: { 200: Registered, ...errorResponses } },
+    },
+    async (request) => {
+      const { secret, token, ...info } = request.body;
+      return scheduler.registerTestbox(info, { secret, token });
+    },
   );
 
   app.post(
@@ -32,12 +39,14 @@ export const testboxRoutes: FastifyPluginAsync<{ scheduler: Scheduler }> = async
     {
       schema: {
         tags: PROTOCOL,
-        summary: 'Heartbeat; answers the ids of the jobs the scheduler believes the box holds',
+        summary: 'Heartbeat with the jobs the box runs; answers the ids of the jobs the scheduler believes the box holds',
         params: HostParams,
+        body: Type.Optional(HeartbeatBody),
         response: { 200: HeartbeatReply, ...errorResponses },
       },
+      config: { access: 'testbox' },
     },
-    async (request) => scheduler.heartbeat(request.params.host),
+    async (request) => scheduler.heartbeat(request.params.host, request.caller, request.body?.running),
   );
 
   app.get(
@@ -50,9 +59,10 @@ export const testboxRoutes: FastifyPluginAsync<{ scheduler: Scheduler }> = async
         querystring: Type.Object({ wait: Type.Number({ minimum: 0, maximum: 60, default: 30 }) }),
         response: { 200: Assignment, 204: Type.Null({ description: 'No job within the wait' }), ...errorResponses },
       },
+      config: { access: 'testbox' },
     },
     async (request, reply) => {
-      const assignment = await scheduler.next(request.params.host, request.query.wait * 1000, clientGone(reply));
+      const assignment = await scheduler.next(request.params.host, request.query.wait * 1000, clientGone(reply), request.caller);
       if (!assignment) return reply.status(204).send(null);
       return assignment;
     },
@@ -68,9 +78,10 @@ export const testboxRoutes: FastifyPluginAsync<{ scheduler: Scheduler }> = async
         body: StageReport,
         response: { 200: Ok, ...errorResponses },
       },
+      config: { access: 'testbox' },
     },
     async (request) => {
-      await scheduler.reportStage(request.params.id, request.body.testbox, request.body.stage);
+      await scheduler.reportStage(request.params.id, request.body.testbox, request.body.stage, request.caller);
       return { ok: true };
     },
   );
@@ -89,8 +100,9 @@ export const testboxRoutes: FastifyPluginAsync<{ scheduler: Scheduler }> = async
         querystring: Holder,
         response: { 200: ResultStored, ...errorResponses },
       },
+      config: { access: 'testbox' },
     },
-    async (request) => scheduler.saveResult(request.params.id, request.query.testbox, request.params['*'], request.body as Readable),
+    async (request) => scheduler.saveResult(request.params.id, request.query.testbox, request.params['*'], request.body as Readable, request.caller),
   );
 
   app.put(
@@ -104,8 +116,9 @@ export const testboxRoutes: FastifyPluginAsync<{ scheduler: Scheduler }> = async
         querystring: Holder,
         response: { 200: ArtifactStored, ...errorResponses },
       },
+      config: { access: 'testbox' },
     },
-    async (request) => scheduler.saveArtifact(request.params.id, request.query.testbox, request.params.name, request.body as Readable),
+    async (request) => scheduler.saveArtifact(request.params.id, request.query.testbox, request.params.name, request.body as Readable, request.caller),
   );
 
   app.post(
@@ -118,9 +131,10 @@ export const testboxRoutes: FastifyPluginAsync<{ scheduler: Scheduler }> = async
         body: CloseReport,
         response: { 200: Ok, ...errorResponses },
       },
+      config: { access: 'testbox' },
     },
     async (request) => {
-      await scheduler.close(request.params.id, request.body.testbox, request.body.health);
+      await scheduler.close(request.params.id, request.body.testbox, request.body.health, request.caller);
       return { ok: true };
     },
   );
