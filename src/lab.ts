@@ -37,6 +37,10 @@ export interface LabPolicy {
   boot_timeout: number;
   running_grace: number;
   post_run_timeout: number;
+  /** Directories (relative to the lab) searched for job files' `<<:` includes; default jobs/ when it exists. */
+  job_dirs?: string[];
+  /** An lkp-tests tree the lab's job files come from (relative to the lab or absolute). */
+  lkp_src?: string;
 }
 
 export const DEFAULT_POLICY: LabPolicy = {
@@ -123,6 +127,13 @@ export class Lab {
       const run = join(this.dir, 'suites', suite, 'run');
       return existsSync(run) && statSync(run).isFile();
     });
+  }
+
+  /** Where job files of this lab find their includes, and the lkp tree they follow (SPEC §2). */
+  jobSearch(): { searchPath: string[]; lkpSrc?: string } {
+    const dirs = this.policy.job_dirs ?? (existsSync(join(this.dir, 'jobs')) ? ['jobs'] : []);
+    const lkpSrc = this.policy.lkp_src === undefined ? undefined : resolve(this.dir, this.policy.lkp_src);
+    return { searchPath: dirs.map((d) => resolve(this.dir, d)), ...(lkpSrc ? { lkpSrc } : {}) };
   }
 
   suites(): string[] {
@@ -221,6 +232,15 @@ function readPolicy(file: string): LabPolicy {
     const v = raw[key];
     if ((typeof v !== 'string' && typeof v !== 'number') || !NAME.test(String(v))) throw new UserError('bad_lab', `${file}: ${key} must be a name`);
     policy[key] = String(v);
+  }
+  if (raw.job_dirs !== undefined) {
+    const dirs = Array.isArray(raw.job_dirs) ? raw.job_dirs : [raw.job_dirs];
+    if (!dirs.every((d) => typeof d === 'string' && d !== '')) throw new UserError('bad_lab', `${file}: job_dirs must be a list of directories`);
+    policy.job_dirs = dirs as string[];
+  }
+  if (raw.lkp_src !== undefined) {
+    if (typeof raw.lkp_src !== 'string' || raw.lkp_src === '') throw new UserError('bad_lab', `${file}: lkp_src must be a directory`);
+    policy.lkp_src = raw.lkp_src;
   }
   return policy;
 }

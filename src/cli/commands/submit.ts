@@ -1,18 +1,21 @@
-// `stacklab submit FILE [key=value…] [-m]`: load and expand a job file
-// locally, submit all its jobs at once, and optionally follow them live.
+// `stacklab submit FILE… [key=value…] [-s 'k: v'] [-i inc.yaml] [-c defaults.yaml] [-m]`:
+// load and expand job files locally (lkp's job format, compass-ci's submit
+// options), submit all their jobs at once, and optionally follow them live.
 import type { Command } from 'commander';
 import { ApiError } from '../../api-client.ts';
 import { FailureError, UserError } from '../../errors.ts';
-import { JobFileError, loadJobFile, type LoadedJobs } from '../../jobfile/index.ts';
+import { clusterRefusal, JobFileError, jobYaml, type LoadedJobs } from '../../jobfile/index.ts';
 import type { SubmitIssue, SubmitResult } from '../../scheduler/submit.ts';
 import type { JobDetail } from '../../scheduler/views.ts';
 import { clientFor, out, printJson, withJson, withServer, type GlobalOptions } from '../common.ts';
 import { eventLine, followJobs } from '../follow.ts';
 import { summaryLine } from './jobs.ts';
+import { combined, loadFiles, loadOptions, rawArgsOf, splitArgs, userDefaultsFile, withJobInput, type JobInputFlags } from './job-input.ts';
 
-interface Flags extends GlobalOptions {
+interface Flags extends GlobalOptions, JobInputFlags {
   monitor?: boolean;
   timeout?: string;
+  dryRun?: boolean;
 }
 
 /** The server's objections to job i at field path p, as file:line:col lines. */
@@ -24,15 +27,64 @@ export function locateIssues(loaded: LoadedJobs, err: ApiError): JobFileError | 
   );
 }
 
+/** Cluster jobs, refused before anything is sent: stacklab has no cluster testboxes. */
+function refuseClusters(loaded: LoadedJobs): void {
+  const issues = loaded.jobs.flatMap((job, i) => {
+    const why = clusterRefusal(job);
+    const key = Object.keys(job).find((k) => k === 'cluster' || /^if role\s/.test(k)) ?? '';
+    return why ? [{ ...loaded.locate(i, [key]), path: key, message: why }] : [];
+  });
+  // One line per place in the files, not per expanded job.
+  const seen = new Set<string>();
+  const unique = issues.filter((i) => !seen.has(`${i.file}:${i.line}:${i.col}`) && seen.add(`${i.file}:${i.line}:${i.col}`));
+  if (unique.length > 0) throw new JobFileError(unique);
+}
+
+const HELP = `
+Arguments are job files and key=value overrides, in any order, as compass-ci's
+submit takes them: key=value after the first job file overrides the file;
+before it, it is only a default (the file's own value wins). Dotted keys reach
+inside (ss.linux.commit=v5.11); a value is YAML (nr_threads=[1,2] expands).
+
+Layers, lowest first:
+  ${userDefaultsFile()}  (if it exists)
+  -c FILE        defaults files, in order (my_account, my_email, testbox …;
+                 compass-ci keeps these in ~/.config/compass-ci/defaults/*.yaml)
+  -i FILE        written before the job file: defaults too
+  key=value      written before the job file
+  the job file   document 0, then each later document merged over it (lkp)
+  -i FILE        written after the job file: over it
+  -s 'k: v'      YAML mappings over every job, in order
+  key=value      written after the job file
+A key replaces the whole value below it (lkp's merge); need_*, mail_to,
+mail_cc, constraints and keys ending in + accumulate, keys ending in - delete.
+my_token is never sent: stacklab does not take tokens in jobs.
+
+--dry-run prints the jobs that would be submitted (after loading and
+expansion) and submits nothing; --strict makes near misses of the fields
+stacklab reads (runtim:, ss.linux.comit) errors instead of warnings.
+`;
+
 export function registerSubmit(program: Command): void {
-  withJson(withServer(program.command('submit')))
-    .description('submit the jobs of a job file; key=value and dotted ss.pkg.commit=… override fields')
-    .argument('<file>', 'job file (YAML)')
-    .argument('[overrides...]', 'key=value overrides, applied before matrix expansion')
+  const cmd = withJson(withServer(program.command('submit')))
+    .description('submit the jobs of job files (lkp-tests job format); key=value and dotted ss.pkg.commit=… override fields')
+    .argument('<args...>', 'job files (YAML) and key=value overrides')
     .option('-m, --monitor', 'follow the jobs live until they finish; exit 1 if any did not succeed')
     .option('--timeout <s>', 'with -m, give up after this many seconds')
-    .action(async (file: string, overrides: string[], flags: Flags) => {
-      const loaded = loadJobFile(file, overrides);
+    .option('--dry-run', 'print the jobs that would be submitted, submit nothing');
+  withJobInput(cmd, { layers: true })
+    .addHelpText('after', HELP)
+    .action(async (raw: string[], flags: Flags) => {
+      const args = splitArgs(raw);
+      const files = loadFiles(args, loadOptions(flags, args, rawArgsOf(program), { userDefaults: true, requireSuite: true }));
+      const loaded = combined(files);
+      for (const job of loaded.jobs) if (Object.hasOwn(job, 'my_token')) delete job.my_token;
+      if (flags.dryRun) {
+        if (flags.json) printJson(loaded.jobs);
+        else loaded.jobs.forEach((job, i) => out(`${i > 0 ? '---\n' : ''}# ${loaded.names[i]}\n${jobYaml(job).trimEnd()}`));
+        return;
+      }
+      refuseClusters(loaded);
       const client = clientFor(flags);
       let results: SubmitResult[];
       try {
