@@ -10,12 +10,14 @@
 // without one (every list expands). A file is the same when it gives the
 // same number of jobs, in the same order, with every variable's value
 // equal, after dropping what split-job itself adds to every job:
-//   testbox, tbox_group  the host split-job runs for (-t; we pass lkp-compare)
+//   testbox, tbox_group  the host split-job runs for (-t; we pass lkp-compare):
+//                        it overwrites the file's own, so neither side's is compared
 //   arch                 the host's architecture, set when the job has none
 //   job_origin           the file's own path, set by Job#load when absent
 //   node_roles           'server client', set when the job has cluster:
 //   `#!`/comment keys    Ruby symbols lkp keeps for comments in saved files
-// (each dropped only where it holds exactly the value split-job put there).
+// (arch, job_origin and node_roles dropped only where they hold exactly the
+// value split-job put there).
 // Needs ruby and lkp's Ruby dependencies (Debian: ruby ruby-activesupport).
 // --quick skips lkp (reuses the last run's /tmp/lkp-compare-lkp.json).
 import { execFile } from 'node:child_process';
@@ -71,7 +73,13 @@ ARGV.each do |file|
     jobs['tbox_group'] = 'lkp-compare'
     jobs['node_roles'] = 'server client' if jobs['cluster']
     jobs[:no_defaults] = true
-    jobs.each_jobs { |job| out << { 'name' => job.path_params, 'job' => plain(job.to_hash) } }
+    jobs.each_jobs do |job|
+      # The file name split-job writes the job to.
+      name = "#{File.basename(file, '.yaml')}-#{job.path_params}"
+      Job::EXPAND_DIMS.grep(/commit/).each { |dim| name += "-#{job[dim]}" if job[dim] }
+      name += "-#{rootfs_filename(job['rootfs'])}" if job['rootfs']
+      out << { 'name' => "#{name}.yaml", 'job' => plain(job.to_hash) }
+    end
     res[file] = out
   rescue StandardError, ScriptError => e
     res[file] = { 'error' => "#{e.class}: #{e.message}" }
@@ -122,8 +130,18 @@ async function ourSide(tree: boolean): Promise<Side> {
 /** lkp's job without what split-job added by itself. */
 function dropLkpDefaults(job: Job, file: string): Job {
   const j = { ...job };
-  const injected: Record<string, unknown> = { testbox: 'lkp-compare', tbox_group: 'lkp-compare', arch: 'x86_64', job_origin: file, node_roles: 'server client' };
+  delete j.testbox;
+  delete j.tbox_group;
+  const injected: Record<string, unknown> = { arch: 'x86_64', job_origin: file, node_roles: 'server client' };
   for (const [k, v] of Object.entries(injected)) if (j[k] === v) delete j[k];
+  return j;
+}
+
+/** split-job overwrites testbox and tbox_group: the file's own are not compared. */
+function dropHost(job: Job): Job {
+  const j = { ...job };
+  delete j.testbox;
+  delete j.tbox_group;
   return j;
 }
 
@@ -166,9 +184,9 @@ function compare(lkp: Side, ours: Side, names: boolean): { same: number; differ:
     }
     let d: string | undefined;
     for (let i = 0; i < l.length && !d; i++) {
-      d = diff(dropLkpDefaults(l[i]!.job, f), o[i]!.job, '');
+      d = diff(dropLkpDefaults(l[i]!.job, f), dropHost(o[i]!.job), '');
       if (d) d = `job ${i + 1}: ${d}`;
-      else if (names && `${f.split('/').pop()!.replace(/\.yaml$/, '')}-${l[i]!.name}` !== o[i]!.name.replace(/(~\d+)?\.yaml$/, '')) d = `job ${i + 1}: named ${l[i]!.name} by lkp, ${o[i]!.name} by stacklab`;
+      else if (names && l[i]!.name !== o[i]!.name.replace(/~\d+\.yaml$/, '.yaml')) d = `job ${i + 1}: named ${l[i]!.name} by lkp, ${o[i]!.name} by stacklab`;
     }
     if (d) differ.push([f, d]);
     else same++;
@@ -183,7 +201,9 @@ for (const [label, tree] of [['with the lkp tree (--lkp-src)', true], ['without 
   const jobsOurs = Object.values(ours).reduce((n, v) => n + (Array.isArray(v) ? v.length : 0), 0);
   const loaded = Object.values(ours).filter((v) => Array.isArray(v)).length;
   const { same, differ } = compare(lkp, ours, false);
-  const named = tree ? compare(lkp, ours, true).same : undefined;
+  const namedRun = tree ? compare(lkp, ours, true) : undefined;
+  const named = namedRun?.same;
   console.log(`\n${label}: ${loaded}/${files.length} files load; ${same}/${files.length} (${((100 * same) / files.length).toFixed(1)} %) give lkp's jobs; ${jobsOurs} jobs (lkp: ${jobsLkp})${named === undefined ? '' : `; ${named} files also name every job as split-job does`}`);
   for (const [f, why] of differ) console.log(`  ${f}: ${why}`);
+  for (const [f, why] of namedRun?.differ ?? []) if (!differ.some(([g]) => g === f)) console.log(`  (name) ${f}: ${why}`);
 }
