@@ -93,6 +93,11 @@ function convert(ctx: LoadContext, s: DocState, node: YNode | null | undefined, 
     return convert(ctx, s, (target ?? null) as YNode | null, pos);
   }
   if (isScalar(node)) return scalarOf(ctx, node, pos);
+  const tag = (node as { tag?: string }).tag;
+  if (tag && !CORE_TAGS.has(tag)) {
+    ctx.issues.push(issueAt(pos, '', `the tag ${tag} makes a Ruby object; a job holds plain values`));
+    return { kind: 'scalar', pos, value: null, text: null };
+  }
   if (isSeq(node)) return { kind: 'seq', pos, items: node.items.map((it) => convert(ctx, s, it as YNode, pos)) };
   if (isMap(node)) {
     const own: LMap = emptyMap(pos);
@@ -144,7 +149,11 @@ export function parseFile(ctx: LoadContext, file: string, text: string, shown: s
   for (const doc of Array.isArray(docs) ? docs : [docs]) {
     const s: DocState = { m, doc: doc as Document.Parsed };
     if (doc.errors.length > 0) {
-      for (const e of doc.errors) ctx.issues.push({ ...m.posAt(e.pos[0]), path: '', message: e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '') });
+      for (const e of doc.errors) {
+        const issue = { ...m.posAt(e.pos[0]), path: '', message: e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '') };
+        // The same error can end two documents: say it once.
+        if (!ctx.issues.some((i) => i.file === issue.file && i.line === issue.line && i.col === issue.col && i.message === issue.message)) ctx.issues.push(issue);
+      }
       continue;
     }
     let c = doc.contents as YNode | null;

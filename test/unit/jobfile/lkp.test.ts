@@ -222,6 +222,11 @@ describe('YAML 1.1 as lkp’s Ruby reads it', () => {
     const [j] = load('suite: s\na: on\nb: No\nc: y\nd: 010\ne: 1,000\nf: 1:30\ng: 1.0\nh: 1e3\ni: 2024-01-01\ncommit: 0123456\nlinux_commit: 1234e56\nos_version: 20.10\n');
     assert.deepEqual(j, { suite: 's', a: true, b: false, c: 'y', d: 8, e: 1000, f: 5400, g: '1.0', h: '1e3', i: '2024-01-01', commit: '0123456', linux_commit: '1234e56', os_version: '20.10' });
   });
+
+  test('Ruby object tags are refused (lkp’s loader would build the object)', () => {
+    assert.match(errorOf(() => load('suite: s\na: !ruby/object:Foo {}\n')), /job\.yaml:2:\d+: the tag !ruby\/object:Foo makes a Ruby object/);
+    assert.deepEqual(load('suite: s\na: !!str 010\n')[0], { suite: 's', a: '010' });
+  });
 });
 
 describe('lkp values with stacklab meaning', () => {
