@@ -78,6 +78,11 @@ export function defaultServerUrl(env: NodeJS.ProcessEnv = process.env): string {
   return env.STACKLAB_SERVER || `http://127.0.0.1:${DEFAULT_PORT}`;
 }
 
+/** The lkp-tests tree a user's own tools use ($LKP_SRC), if any: job files then expand as lkp expands them. */
+export function defaultLkpSrc(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  return env.LKP_SRC || undefined;
+}
+
 export function buildConfig(opts: ServerOptions, env: NodeJS.ProcessEnv = process.env): LabConfig {
   const dataDir = resolve(opts.data ?? env.STACKLAB_DATA ?? '.data');
   const labDir = labDirOf(opts, env);

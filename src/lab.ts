@@ -58,10 +58,20 @@ export interface LabPolicy {
   account_upstreams: Record<string, string[]>;
   /** Bytes a job may upload into its result root (a quota; default 1 GiB). */
   max_result_bytes: number;
+  /**
+   * Packages whose recipe cross-compiles: pkg → target arch → the arch of
+   * the testboxes that build it (`linux: {aarch64: x86_64}` builds arm64
+   * kernels on x86_64 boxes). Other builds run on boxes of their own arch.
+   */
+  cross_builds: Record<string, Record<string, string>>;
   sweep_interval: number;
   boot_timeout: number;
   running_grace: number;
   post_run_timeout: number;
+  /** Directories (relative to the lab) searched for job files' `<<:` includes; default jobs/ when it exists. */
+  job_dirs?: string[];
+  /** An lkp-tests tree the lab's job files come from (relative to the lab or absolute). */
+  lkp_src?: string;
 }
 
 export const DEFAULT_POLICY: LabPolicy = {
@@ -80,6 +90,7 @@ export const DEFAULT_POLICY: LabPolicy = {
   allowed_upstreams: [],
   account_upstreams: {},
   max_result_bytes: 1024 ** 3,
+  cross_builds: {},
   heartbeat_interval: 10,
   testbox_lost_after: 60,
   sweep_interval: 5,
@@ -154,6 +165,13 @@ export class Lab {
       const run = join(this.dir, 'suites', suite, 'run');
       return existsSync(run) && statSync(run).isFile();
     });
+  }
+
+  /** Where job files of this lab find their includes, and the lkp tree they follow (SPEC §2). */
+  jobSearch(): { searchPath: string[]; lkpSrc?: string } {
+    const dirs = this.policy.job_dirs ?? (existsSync(join(this.dir, 'jobs')) ? ['jobs'] : []);
+    const lkpSrc = this.policy.lkp_src === undefined ? undefined : resolve(this.dir, this.policy.lkp_src);
+    return { searchPath: dirs.map((d) => resolve(this.dir, d)), ...(lkpSrc ? { lkpSrc } : {}) };
   }
 
   suites(): string[] {
@@ -287,6 +305,12 @@ function readPolicy(file: string): LabPolicy {
     for (const [a, v] of Object.entries(raw.account_upstreams)) out[a] = patterns(file, `account_upstreams.${a}`, v);
     policy.account_upstreams = out;
   }
+  if (raw.cross_builds !== undefined) {
+    if (!raw.cross_builds || typeof raw.cross_builds !== 'object' || Array.isArray(raw.cross_builds)) throw new UserError('bad_lab', `${file}: cross_builds must map packages to {target arch: build arch}`);
+    const out: Record<string, Record<string, string>> = Object.create(null) as Record<string, Record<string, string>>;
+    for (const [pkg, v] of Object.entries(raw.cross_builds)) out[pkg] = stringMap(file, `cross_builds.${pkg}`, v);
+    policy.cross_builds = out;
+  }
   if (raw.url_rewrites !== undefined) policy.url_rewrites = stringMap(file, 'url_rewrites', raw.url_rewrites);
   if (raw.upstream_dirs !== undefined) {
     const dirs = stringMap(file, 'upstream_dirs', raw.upstream_dirs);
@@ -300,6 +324,15 @@ function readPolicy(file: string): LabPolicy {
     const v = raw[key];
     if ((typeof v !== 'string' && typeof v !== 'number') || !NAME.test(String(v))) throw new UserError('bad_lab', `${file}: ${key} must be a name`);
     policy[key] = String(v);
+  }
+  if (raw.job_dirs !== undefined) {
+    const dirs = Array.isArray(raw.job_dirs) ? raw.job_dirs : [raw.job_dirs];
+    if (!dirs.every((d) => typeof d === 'string' && d !== '')) throw new UserError('bad_lab', `${file}: job_dirs must be a list of directories`);
+    policy.job_dirs = dirs as string[];
+  }
+  if (raw.lkp_src !== undefined) {
+    if (typeof raw.lkp_src !== 'string' || raw.lkp_src === '') throw new UserError('bad_lab', `${file}: lkp_src must be a directory`);
+    policy.lkp_src = raw.lkp_src;
   }
   return policy;
 }

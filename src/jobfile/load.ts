@@ -1,30 +1,33 @@
-// YAML text to located trees: one per document, with `<<: file` includes
-// merged in place (keys written beside the include win) and standard
-// `<<: *alias` merge keys. Positions come from the yaml library's ranges.
-import { existsSync, readFileSync, statSync } from 'node:fs';
-import { dirname, relative, resolve, sep } from 'node:path';
+// YAML text to located trees, one per document, read as lkp's Ruby reads it:
+// includes and templates first (text.ts), then YAML 1.1 scalars (psych.ts),
+// a key written twice keeps its first place and its last value, and a
+// `<<: *alias` merge takes effect where it is written. Positions come from
+// the yaml library's ranges, mapped back through the includes.
+import { relative } from 'node:path';
 import { isAlias, isMap, isScalar, isSeq, LineCounter, parseAllDocuments, type Document, type Node as YNode } from 'yaml';
 import { issueAt, type JobFileIssue } from './errors.ts';
-import { deepMerge, emptyMap, type LMap, type LNode, type SourcePos } from './located.ts';
+import { emptyMap, type LMap, type LNode, type SourcePos } from './located.ts';
+import type { Mapped } from './mapped.ts';
+import { jsonOf, readPlain, rubyFloat } from './psych.ts';
+import { assemble } from './text.ts';
 
 export interface LoadContext {
-  /** Includes must resolve inside this directory; null refuses every include. */
+  /** Includes must resolve inside this directory (or the search path); null refuses every include. */
   includeRoot: string | null;
+  /** Directories searched for includes after the including file's own. */
+  searchPath?: string[];
   issues: JobFileIssue[];
+  /** Things lkp accepts that are probably mistakes; errors under strict. */
+  warnings?: JobFileIssue[];
   /** Values made so far: capped, so a few lines of aliases cannot expand to millions. */
   made?: number;
 }
 
 export const MAX_VALUES = 100_000;
 
-interface FileState {
-  file: string;
-  /** The file's name as issues show it. */
-  shown: string;
-  lc: LineCounter;
+interface DocState {
+  m: Mapped;
   doc: Document.Parsed;
-  /** Files being included, outermost first (cycle detection). */
-  chain: string[];
 }
 
 /** A file as issues name it: relative to the working directory when it is inside it, else absolute. */
@@ -33,12 +36,52 @@ export function shownName(full: string): string {
   return rel === '' || rel.startsWith('..') ? full : rel;
 }
 
-const posOf = (s: FileState, offset: number | undefined): SourcePos => {
-  const lp = s.lc.linePos(offset ?? 0);
-  return { file: s.shown, line: lp.line, col: lp.col };
-};
+const posOf = (s: DocState, offset: number | undefined): SourcePos => s.m.posAt(offset ?? 0);
 
-function convert(ctx: LoadContext, s: FileState, node: YNode | null | undefined, fallback: SourcePos): LNode {
+const CORE_TAGS = new Set(['tag:yaml.org,2002:str', 'tag:yaml.org,2002:int', 'tag:yaml.org,2002:float', 'tag:yaml.org,2002:bool', 'tag:yaml.org,2002:null', 'tag:yaml.org,2002:map', 'tag:yaml.org,2002:seq']);
+
+function scalarOf(ctx: LoadContext, node: YNode & { source?: unknown; type?: string; tag?: string }, pos: SourcePos): LNode {
+  const source = typeof node.source === 'string' ? node.source : String((node as { value?: unknown }).value ?? '');
+  const plain = node.type === 'PLAIN';
+  if (node.tag && !CORE_TAGS.has(node.tag)) {
+    ctx.issues.push(issueAt(pos, '', `the tag ${node.tag} makes a Ruby object; a job holds plain values`));
+    return { kind: 'scalar', pos, value: null, text: null };
+  }
+  if (node.tag === 'tag:yaml.org,2002:str' || !plain) return { kind: 'scalar', pos, value: String((node as { value?: unknown }).value ?? ''), text: plain ? source : null };
+  const r = readPlain(source);
+  if (node.tag === 'tag:yaml.org,2002:null') return { kind: 'scalar', pos, value: null, text: source };
+  return { kind: 'scalar', pos, value: jsonOf(r, source), text: source };
+}
+
+/** A key as Ruby's hash holds it, written as JSON writes a key (yes: is "true", 010: is "8"). */
+function keyOf(node: YNode): string | null {
+  if (!isScalar(node)) return null;
+  const source = typeof node.source === 'string' ? node.source : String(node.value ?? '');
+  if (node.type !== 'PLAIN' || node.tag === 'tag:yaml.org,2002:str') return String(node.value ?? '');
+  const r = readPlain(source);
+  switch (r.type) {
+    case 'null':
+      return '';
+    case 'bool':
+      return String(r.value);
+    case 'int':
+      return r.value.toString();
+    case 'float':
+      return rubyFloat(r.value);
+    case 'string':
+      return r.value;
+    case 'other':
+      return source;
+  }
+}
+
+function mergeInto(own: LMap, from: LNode): boolean {
+  if (from.kind !== 'map') return false;
+  for (const [k, e] of from.entries) own.entries.set(k, e);
+  return true;
+}
+
+function convert(ctx: LoadContext, s: DocState, node: YNode | null | undefined, fallback: SourcePos): LNode {
   if (node == null) return { kind: 'scalar', pos: fallback, value: null, text: null };
   const pos = posOf(s, node.range?.[0]);
   ctx.made = (ctx.made ?? 0) + 1;
@@ -46,97 +89,78 @@ function convert(ctx: LoadContext, s: FileState, node: YNode | null | undefined,
   if (ctx.made > MAX_VALUES) return { kind: 'scalar', pos, value: null, text: null };
   if (isAlias(node)) {
     const target = node.resolve(s.doc);
+    if (!target) ctx.issues.push(issueAt(pos, '', `unknown alias *${node.source}`));
     return convert(ctx, s, (target ?? null) as YNode | null, pos);
   }
-  if (isScalar(node)) {
-    const v = node.value;
-    const value = v === undefined ? null : typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean' || v === null ? v : String(v);
-    return { kind: 'scalar', pos, value, text: node.type === 'PLAIN' && typeof node.source === 'string' ? node.source : null };
+  if (isScalar(node)) return scalarOf(ctx, node, pos);
+  const tag = (node as { tag?: string }).tag;
+  if (tag && !CORE_TAGS.has(tag)) {
+    ctx.issues.push(issueAt(pos, '', `the tag ${tag} makes a Ruby object; a job holds plain values`));
+    return { kind: 'scalar', pos, value: null, text: null };
   }
   if (isSeq(node)) return { kind: 'seq', pos, items: node.items.map((it) => convert(ctx, s, it as YNode, pos)) };
   if (isMap(node)) {
     const own: LMap = emptyMap(pos);
-    let base: LNode | undefined;
     for (const pair of node.items) {
       const keyNode = pair.key as YNode | null;
       const keyPos = posOf(s, keyNode?.range?.[0] ?? node.range?.[0]);
-      const key = isScalar(keyNode) ? String(keyNode.value) : null;
+      const key = keyNode ? keyOf(keyNode) : '';
       if (key === null) {
         ctx.issues.push(issueAt(keyPos, '', 'keys must be plain names'));
         continue;
       }
-      if (key === '<<') {
-        const merged = mergeSource(ctx, s, pair.value as YNode | null, keyPos);
-        if (merged) base = base ? deepMerge(base, merged) : merged;
+      const valueNode = pair.value as YNode | null;
+      if (key === '<<' && (isAlias(valueNode) || isMap(valueNode) || isSeq(valueNode))) {
+        // Psych's merge: where it is written, later keys override it; in a list the first mapping wins.
+        const v = convert(ctx, s, valueNode, keyPos);
+        const parts = v.kind === 'seq' ? [...v.items].reverse() : [v];
+        const merged = emptyMap(keyPos);
+        if (!parts.every((p) => mergeInto(merged, p))) ctx.issues.push(issueAt(keyPos, '<<', 'what is merged must be a mapping (or a list of them)'));
+        else mergeInto(own, merged);
         continue;
       }
-      own.entries.set(key, { keyPos, value: convert(ctx, s, pair.value as YNode | null, keyPos) });
+      if (key === '<<') {
+        ctx.issues.push(issueAt(keyPos, '<<', 'expected a file to include or an alias of a mapping'));
+        continue;
+      }
+      const prev = own.entries.get(key);
+      if (prev && prev.keyPos.file === keyPos.file && prev.keyPos.line !== keyPos.line) {
+        // lkp (Ruby) keeps the key's first place and its last value; twice in one file is likely a slip.
+        ctx.warnings?.push(issueAt(keyPos, key, `written twice in this mapping (first at line ${prev.keyPos.line}); the later value wins, as in lkp`));
+      }
+      own.entries.set(key, { keyPos: prev?.keyPos ?? keyPos, value: convert(ctx, s, valueNode, keyPos) });
     }
-    return base ? deepMerge(base, own) : own;
+    return own;
   }
   return { kind: 'scalar', pos, value: null, text: null };
 }
 
-/** What a `<<` key merges: included file(s) by path, or aliased maps. */
-function mergeSource(ctx: LoadContext, s: FileState, value: YNode | null, keyPos: SourcePos): LNode | undefined {
-  const items = isSeq(value) ? (value.items as YNode[]) : value ? [value] : [];
-  let out: LNode | undefined;
-  for (const item of items) {
-    let part: LNode | undefined;
-    if (isScalar(item) && typeof item.value === 'string') part = include(ctx, s, item.value, posOf(s, item.range?.[0]));
-    else if (isAlias(item) || isMap(item)) part = convert(ctx, s, item, keyPos);
-    else ctx.issues.push(issueAt(posOf(s, item.range?.[0]), '<<', 'expected a file to include or an alias of a mapping'));
-    if (part && part.kind !== 'map') {
-      ctx.issues.push(issueAt(part.pos, '<<', 'what is merged must be a mapping'));
-      part = undefined;
-    }
-    if (part) out = out ? deepMerge(out, part) : part;
-  }
-  return out;
-}
-
-function include(ctx: LoadContext, s: FileState, path: string, at: SourcePos): LNode | undefined {
-  if (ctx.includeRoot === null) {
-    ctx.issues.push(issueAt(at, '<<', 'includes are not allowed here'));
-    return undefined;
-  }
-  const target = resolve(dirname(s.file), path);
-  const root = resolve(ctx.includeRoot);
-  if (target !== root && !target.startsWith(root.endsWith(sep) ? root : root + sep)) {
-    ctx.issues.push(issueAt(at, '<<', `${path} is outside ${root}`));
-    return undefined;
-  }
-  if (s.chain.includes(target)) {
-    const cycle = [...s.chain.slice(s.chain.indexOf(target)), target].map(shownName).join(' -> ');
-    ctx.issues.push(issueAt(at, '<<', `include cycle: ${cycle}`));
-    return undefined;
-  }
-  if (!existsSync(target) || !statSync(target).isFile()) {
-    ctx.issues.push(issueAt(at, '<<', `cannot include ${path}: no such file`));
-    return undefined;
-  }
-  const docs = parseFile(ctx, target, readFileSync(target, 'utf8'), shownName(target), [...s.chain, target]);
-  if (docs.length > 1) ctx.issues.push(issueAt(at, '<<', `${path} has ${docs.length} documents; an include must have one`));
-  return docs[0] ?? emptyMap(at);
-}
-
-/** Every non-empty document of a text, as located trees; syntax errors become issues. */
-export function parseFile(ctx: LoadContext, file: string, text: string, shown: string, chain: string[]): LNode[] {
+/**
+ * Every document of a text, as located trees; an empty document is a null
+ * scalar (lkp merges it over document 0 like any other). Syntax errors
+ * become issues.
+ */
+export function parseFile(ctx: LoadContext, file: string, text: string, shown: string, _chain: string[] = []): LNode[] {
+  const m = assemble({ includeRoot: ctx.includeRoot, searchPath: ctx.searchPath ?? [], issues: ctx.issues, shown: shownName }, text, file, shown);
+  if (ctx.issues.length > 0) return [];
   const lc = new LineCounter();
-  const docs = parseAllDocuments(text, { lineCounter: lc, merge: false, uniqueKeys: true, prettyErrors: false });
+  const docs = parseAllDocuments(m.text, { lineCounter: lc, schema: 'failsafe', merge: false, uniqueKeys: false, prettyErrors: false });
   const out: LNode[] = [];
   for (const doc of Array.isArray(docs) ? docs : [docs]) {
-    const s: FileState = { file, shown, lc, doc: doc as Document.Parsed, chain };
+    const s: DocState = { m, doc: doc as Document.Parsed };
     if (doc.errors.length > 0) {
       for (const e of doc.errors) {
-        const lp = lc.linePos(e.pos[0]);
-        ctx.issues.push({ file: shown, line: lp.line, col: lp.col, path: '', message: e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '') });
+        const issue = { ...m.posAt(e.pos[0]), path: '', message: e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '') };
+        // The same error can end two documents: say it once.
+        if (!ctx.issues.some((i) => i.file === issue.file && i.line === issue.line && i.col === issue.col && i.message === issue.message)) ctx.issues.push(issue);
       }
       continue;
     }
-    const c = doc.contents as YNode | null;
-    if (c == null || (isScalar(c) && (c.value === null || c.value === undefined) && !c.source)) continue;
-    out.push(convert(ctx, s, c, { file: shown, line: 1, col: 1 }));
+    let c = doc.contents as YNode | null;
+    if (isScalar(c) && c.type === 'PLAIN' && (c.source ?? '') === '' && !c.tag) c = null;
+    const start = doc.range?.[0] ?? 0;
+    // An empty document is named by its line (after its --- marker).
+    out.push(convert(ctx, s, c, { ...m.posAt(start), col: 1 }));
   }
   return out;
 }

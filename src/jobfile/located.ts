@@ -32,17 +32,6 @@ export type LNode = LMap | LSeq | LScalar;
 
 export const emptyMap = (pos: SourcePos): LMap => ({ kind: 'map', pos, entries: new Map() });
 
-/** Deep merge: maps merge key by key (over wins), anything else is replaced by over. */
-export function deepMerge(base: LNode, over: LNode): LNode {
-  if (base.kind !== 'map' || over.kind !== 'map') return over;
-  const entries = new Map(base.entries);
-  for (const [k, e] of over.entries) {
-    const prev = entries.get(k);
-    entries.set(k, prev ? { keyPos: e.keyPos, value: deepMerge(prev.value, e.value) } : e);
-  }
-  return { kind: 'map', pos: over.pos, entries };
-}
-
 /** A located tree from plain JSON (API bodies): positions say only where the body is. */
 export function fromJson(value: unknown, pos: SourcePos): LNode {
   if (Array.isArray(value)) return { kind: 'seq', pos, items: value.map((v) => fromJson(v, pos)) };

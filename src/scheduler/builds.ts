@@ -67,12 +67,15 @@ function pkgbuildSpec(ctx: Ctx, b: BuildRow, req: Requester): ResolvedJob {
 /** Creates the next pkgbuild job of a queued build and points the build at it. */
 export async function createPkgbuildJob(ctx: Ctx, t: Tx, b: BuildRow, req: Requester, now: number): Promise<number> {
   const spec = pkgbuildSpec(ctx, b, req);
+  // A recipe the lab says cross-compiles runs on boxes of its build arch; any other on boxes of the target's.
+  const cross = ctx.config.lab.policy.cross_builds;
+  const arch = (Object.hasOwn(cross, b.pkg) && Object.hasOwn(cross[b.pkg]!, b.os_arch) ? cross[b.pkg]![b.os_arch] : undefined) ?? b.os_arch;
   const id = await insertJob(t.db, {
     account: req.account,
     suite: 'pkgbuild',
     testbox: b.testbox,
     tbox_type: tboxType(b.testbox),
-    arch: b.os_arch,
+    arch,
     os: b.os,
     os_version: b.os_version,
     memory_minimum: spec.memory_minimum,
@@ -87,7 +90,7 @@ export async function createPkgbuildJob(ctx: Ctx, t: Tx, b: BuildRow, req: Reque
   });
   await setResultRoot(t.db, id, resultRoot(spec, id, now));
   await setBuildJob(t.db, b.key, id);
-  signalWork(t, [{ tbox_type: tboxType(b.testbox), arch: b.os_arch }]);
+  signalWork(t, [{ tbox_type: tboxType(b.testbox), arch }]);
   await addEvent(t.db, id, 'submit', now, { build_key: b.key, pkg: b.pkg, attempt: b.attempts + 1 });
   return id;
 }

@@ -2,7 +2,11 @@
 // them all in one transaction (nothing is submitted if any job is invalid).
 import { join } from 'node:path';
 import { UserError } from '../errors.ts';
-import { validateJob } from '../jobfile/index.ts';
+import { clusterRefusal, memoryNeed, runtimeSeconds, validateJob } from '../jobfile/index.ts';
+import { MAX_RUNTIME } from '../jobfile/units.ts';
+
+/** The most memory a job may ask for (what a testbox registers at most, api/contract). */
+const MAX_MEMORY_GIB = 1_048_576;
 import { tboxType } from '../model/lifecycle.ts';
 import { getJob, insertJob, setRootAndPending } from '../store/jobs.ts';
 import type { Tx } from '../store/db.ts';
@@ -41,6 +45,22 @@ function resolveJob(ctx: Ctx, raw: unknown, index: number, issues: SubmitIssue[]
     issues.push({ job: index, path: 'suite', message: `no suite ${suite} in the lab (${ctx.config.lab.suites().join(', ') || 'none'})` });
     return undefined;
   }
+  const cluster = clusterRefusal(job);
+  if (cluster) {
+    issues.push({ job: index, path: Object.keys(job).find((k) => k === 'cluster' || k.startsWith('if role')) ?? 'cluster', message: cluster });
+    return undefined;
+  }
+  // lkp's values, stacklab's meaning: runtime 300s/1h is seconds; need_memory 8G and memory_minimum, the larger.
+  const runtime = runtimeSeconds(job) ?? d.runtime;
+  if (!(runtime >= 1 && runtime <= MAX_RUNTIME)) {
+    issues.push({ job: index, path: 'runtime', message: `a runtime of ${runtime} s is outside 1..${MAX_RUNTIME} s` });
+    return undefined;
+  }
+  const memory = memoryNeed(job).gib ?? d.memory_minimum;
+  if (!(memory > 0 && memory <= MAX_MEMORY_GIB)) {
+    issues.push({ job: index, path: job.need_memory !== undefined ? 'need_memory' : 'memory_minimum', message: `${memory} GiB is outside what a testbox can offer (at most ${MAX_MEMORY_GIB})` });
+    return undefined;
+  }
   return {
     ...job,
     suite,
@@ -48,8 +68,8 @@ function resolveJob(ctx: Ctx, raw: unknown, index: number, issues: SubmitIssue[]
     os: (job.os as string | undefined) ?? d.os,
     os_version: (job.os_version as string | undefined) ?? d.os_version,
     os_arch: (job.os_arch as string | undefined) ?? d.os_arch,
-    memory_minimum: (job.memory_minimum as number | undefined) ?? d.memory_minimum,
-    runtime: (job.runtime as number | undefined) ?? d.runtime,
+    memory_minimum: memory,
+    runtime,
     priority: (job.priority as number | undefined) ?? d.priority,
     my_account: submitAccount(caller, job.my_account, d.my_account),
   };

@@ -17,6 +17,9 @@ import { mustBeTestbox, type Caller } from './access.ts';
 
 const HOST = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
+/** How long a job handed to a box may not yet be among the jobs it reports running (its hand-over still on the way). */
+const IN_FLIGHT_MS = 10_000;
+
 export interface Credentials {
   secret?: string | undefined;
   token?: string | undefined;
@@ -59,9 +62,10 @@ async function endPreviousIncarnation(ctx: Ctx, hostname: string): Promise<numbe
 
 /**
  * A heartbeat. With `running` (the jobs the box runs), a job the scheduler
- * believes the box holds but the box does not run — and was handed over more
- * than a heartbeat ago, so it is not merely in flight — is ended abnormal at
- * once (a build is retried), instead of waiting for its deadline.
+ * believes the box holds but the box does not run — and was handed over long
+ * enough ago that it is not merely in flight (the answer of a long-poll lost
+ * when a server died mid-reply is the case) — is ended abnormal at once (a
+ * build is retried), instead of waiting for its boot deadline.
  */
 export async function beat(ctx: Ctx, hostname: string, caller: Caller, running?: number[]): Promise<HeartbeatReply> {
   mustBeTestbox(caller, hostname);
@@ -69,7 +73,7 @@ export async function beat(ctx: Ctx, hostname: string, caller: Caller, running?:
   if (!(await heartbeat(ctx.store.db, hostname, now))) throw new NotFoundError('testbox', hostname);
   if (running) {
     const runs = new Set(running);
-    const settled = now - 2 * ctx.config.timing.heartbeatInterval;
+    const settled = now - Math.max(3 * ctx.config.timing.heartbeatInterval, IN_FLIGHT_MS);
     for (const row of await jobsOnTestbox(ctx.store.db, hostname)) {
       if (runs.has(row.id) || (row.boot_time ?? now) > settled) continue;
       await ctx.store.tx(async (t) => {

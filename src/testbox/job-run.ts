@@ -15,6 +15,8 @@ import type { Log } from '../util/log.ts';
 import { packageEnv, type ArtifactCache } from './artifact-cache.ts';
 import type { JobReporter } from './reporter.ts';
 import { parseStats } from './stats.ts';
+import { parse as parseYaml } from 'yaml';
+import { suiteEnvironment } from '../jobfile/index.ts';
 
 /** Environment variables a suite inherits from the agent; nothing else leaks in. */
 const PASS_ENV = ['PATH', 'HOME', 'USER', 'LOGNAME', 'LANG', 'LC_ALL', 'TZ', 'TMPDIR', 'SHELL'];
@@ -97,25 +99,33 @@ async function runBuild(a: Assignment, c: JobRunContext): Promise<string | null>
   return health[outcome.result];
 }
 
-function suiteEnv(a: Assignment, dir: string): Record<string, string> {
+/**
+ * The suite's environment: the agent's few passed-through variables, then
+ * the job's variables and parameters as lkp's job.sh gives them (from the
+ * job.yaml the job.cgz carries: the job as submitted, not the scheduler's
+ * view of it), then stacklab's own.
+ */
+async function suiteEnv(a: Assignment, dir: string): Promise<{ env: Record<string, string>; args: string[] }> {
   const env: Record<string, string> = {};
   for (const k of PASS_ENV) if (process.env[k] !== undefined) env[k] = process.env[k]!;
-  const params = (a.job[a.job.suite] ?? {}) as Record<string, unknown>;
-  for (const [k, v] of Object.entries(params)) env[k] = v == null ? '' : String(v);
+  const job = parseYaml(await readFile(join(dir, 'job.yaml'), 'utf8')) as Record<string, unknown>;
+  const vars = suiteEnvironment(job);
+  Object.assign(env, vars.env);
   env.STACKLAB_JOB_ID = String(a.job.id);
   env.STACKLAB_SUITE = a.job.suite;
   env.RESULT_ROOT = join(dir, 'result');
-  return env;
+  return { env, args: vars.args };
 }
 
 async function runSuite(a: Assignment, c: JobRunContext, roots: { pkg: string; root: string }[]): Promise<RunOutcome> {
   const dir = c.dir;
   const suiteDir = join(dir, 'suite');
-  const env = packageEnv(suiteEnv(a, dir), roots);
+  const vars = await suiteEnv(a, dir);
+  const env = packageEnv(vars.env, roots);
   const runtimeMs = Number(a.job.runtime ?? 3600) * 1000;
   const outcome = await c.runtime.run({
     command: join(suiteDir, 'run'),
-    args: [],
+    args: vars.args,
     cwd: dir,
     env,
     timeoutMs: runtimeMs,

@@ -114,10 +114,11 @@ describe('plain jobs end to end', () => {
     assert.match(r.stderr, new RegExp(`${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:2:10 runtime: `));
     // A file whose jobs are valid to the parser but one is refused by the server: nothing of it lands either.
     const mixed = join(t.dir, 'mixed.yaml');
-    writeFileSync(mixed, 'runtime: 60\n---\nsuite: square\nsquare:\n  n: 1\n---\nsuite: no-such-suite\n');
+    // Document 0 is a job of its own (lkp's rule); document 1 is merged over it.
+    writeFileSync(mixed, 'suite: square\nruntime: 60\nsquare:\n  n: 1\n---\nsuite: no-such-suite\n');
     const m = await cli(['submit', mixed]);
     assert.equal(m.code, 2);
-    assert.match(m.stderr, /mixed\.yaml:7:8 suite: no suite no-such-suite/);
+    assert.match(m.stderr, /mixed\.yaml:6:8 suite: no suite no-such-suite/);
     assert.equal((await api.get<Job[]>('/api/jobs', { limit: 1000 })).length, before);
   });
 

@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { registerServer } from './server.ts';
 import { registerTestbox } from './testbox.ts';
 import { registerSubmit } from './submit.ts';
+import { registerSplit } from './split.ts';
 import { registerJobs } from './jobs.ts';
 import { registerTestboxes } from './testboxes.ts';
 import { registerSchema } from './schema.ts';
@@ -14,4 +15,4 @@ import { registerAccount } from './account.ts';
 
 export type RegisterCommand = (program: Command) => void;
 
-export const commands: RegisterCommand[] = [registerServer, registerTestbox, registerSubmit, registerJobs, registerTestboxes, registerSchema, registerBuilds, registerBisect, registerBisectLab, registerDemo, registerAccount];
+export const commands: RegisterCommand[] = [registerServer, registerTestbox, registerSubmit, registerSplit, registerJobs, registerTestboxes, registerSchema, registerBuilds, registerBisect, registerBisectLab, registerDemo, registerAccount];

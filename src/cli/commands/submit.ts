@@ -1,19 +1,23 @@
-// `stacklab submit FILE [key=value…] [-m]`: load and expand a job file
-// locally, submit all its jobs at once, and optionally follow them live.
+// `stacklab submit FILE… [key=value…] [-s 'k: v'] [-i inc.yaml] [-c defaults.yaml] [-m]`:
+// load and expand job files locally (lkp's job format, compass-ci's submit
+// options), submit all their jobs at once, and optionally follow them live.
 import type { Command } from 'commander';
 import { ApiError } from '../../api/client.ts';
 import { FailureError } from '../../errors.ts';
-import { JobFileError, loadJobFile, type LoadedJobs } from '../../jobfile/index.ts';
-import type { SubmitIssue, SubmitResult } from '../../api/contract.ts';
-import type { Job } from '../../api/contract.ts';
+import { clusterRefusal, JobFileError, jobYaml, type LoadedJobs } from '../../jobfile/index.ts';
+import type { DryRun, Job, SubmitIssue, SubmitResult } from '../../api/contract.ts';
+import { attachUploads } from '../uploads.ts';
 import { clientFor, out, printJson, withJson, withServer, type GlobalOptions } from '../common.ts';
 import { duration } from '../options.ts';
 import { eventLine, followJobs } from '../follow.ts';
 import { summaryLine } from './jobs.ts';
+import { combined, loadFiles, loadOptions, rawArgsOf, splitArgs, userDefaultsFile, withJobInput, type JobInputFlags } from './job-input.ts';
 
-interface Flags extends GlobalOptions {
+interface Flags extends GlobalOptions, JobInputFlags {
   monitor?: boolean;
   timeout?: number;
+  dryRun?: boolean;
+  local?: boolean;
 }
 
 /** The server's objections to job i at field path p, as file:line:col lines. */
@@ -25,16 +29,96 @@ export function locateIssues(loaded: LoadedJobs, err: ApiError): JobFileError | 
   );
 }
 
+/** Cluster jobs, refused before anything is sent: stacklab has no cluster testboxes. */
+function refuseClusters(loaded: LoadedJobs): void {
+  const issues = loaded.jobs.flatMap((job, i) => {
+    const why = clusterRefusal(job);
+    const key = Object.keys(job).find((k) => k === 'cluster' || /^if role\s/.test(k)) ?? '';
+    return why ? [{ ...loaded.locate(i, [key]), path: key, message: why }] : [];
+  });
+  // One line per place in the files, not per expanded job.
+  const seen = new Set<string>();
+  const unique = issues.filter((i) => !seen.has(`${i.file}:${i.line}:${i.col}`) && seen.add(`${i.file}:${i.line}:${i.col}`));
+  if (unique.length > 0) throw new JobFileError(unique);
+}
+
+const HELP = `
+Arguments are job files and key=value overrides, in any order, as compass-ci's
+submit takes them: key=value after the first job file overrides the file;
+before it, it is only a default (the file's own value wins). Dotted keys reach
+inside (ss.linux.commit=v5.11); a value is YAML (nr_threads=[1,2] expands).
+
+Layers, lowest first:
+  ${userDefaultsFile()}  (if it exists)
+  -c FILE        defaults files, in order (my_account, my_email, testbox …;
+                 compass-ci keeps these in ~/.config/compass-ci/defaults/*.yaml)
+  -i FILE        written before the job file: defaults too
+  key=value      written before the job file
+  the job file   document 0, then each later document merged over it (lkp)
+  -i FILE        written after the job file: over it
+  -s 'k: v'      YAML mappings over every job, in order
+  key=value      written after the job file
+A key replaces the whole value below it (lkp's merge); need_*, mail_to,
+mail_cc, constraints and keys ending in + accumulate, keys ending in - delete.
+my_token is never put in a job: it is who you are (sent as the request's
+token; --token and $STACKLAB_TOKEN come first).
+
+A config named by a path (ss.linux.config: /srv/…/defconfig, or ./my.config)
+that is a file on this machine is uploaded with the job, as compass-ci's
+client does; the build key counts its content. Any other name is a config
+under the lab's configs/<pkg>/.
+
+--dry-run asks the server what the submit would make (the jobs after the
+lab's defaults, each ss package resolved, and whether its build would be
+reused, waited on or made) and submits nothing; with --local it prints the
+jobs as loaded here, without a server (as 'stacklab split' does). --strict makes near misses of the fields
+stacklab reads (runtim:, ss.linux.comit) errors instead of warnings.
+`;
+
 export function registerSubmit(program: Command): void {
-  withJson(withServer(program.command('submit')))
-    .description('submit the jobs of a job file; key=value and dotted ss.pkg.commit=… override fields')
-    .argument('<file>', 'job file (YAML)')
-    .argument('[overrides...]', 'key=value overrides, applied before matrix expansion')
+  const cmd = withJson(withServer(program.command('submit')))
+    .description('submit the jobs of job files (lkp-tests job format); key=value and dotted ss.pkg.commit=… override fields')
+    .argument('<args...>', 'job files (YAML) and key=value overrides')
     .option('-m, --monitor', 'follow the jobs live until they finish; exit 1 if any did not succeed')
     .option('--timeout <s>', 'with -m, give up after this long: seconds, or 5m, 1h', duration)
-    .action(async (file: string, overrides: string[], flags: Flags) => {
-      const loaded = loadJobFile(file, overrides);
-      const client = clientFor(flags);
+    .option('--local', 'with --dry-run: the jobs as loaded here (before the lab’s defaults), without asking a server')
+    .option('--dry-run', 'ask the server what the submit would make (the lab’s defaults applied, each ss package resolved, whether its build would be reused or made) and submit nothing');
+  withJobInput(cmd, { layers: true })
+    .addHelpText('after', HELP)
+    .action(async (raw: string[], flags: Flags) => {
+      const args = splitArgs(raw);
+      const files = loadFiles(args, loadOptions(flags, args, rawArgsOf(program), { userDefaults: true, requireSuite: true }));
+      const loaded = combined(files);
+      // my_token of a defaults file is who we are, never part of a job.
+      const jobToken = loaded.jobs.find((j) => typeof j.my_token === 'string')?.my_token as string | undefined;
+      for (const job of loaded.jobs) if (Object.hasOwn(job, 'my_token')) delete job.my_token;
+      if (flags.dryRun && flags.local) {
+        if (flags.json) printJson(loaded.jobs);
+        else loaded.jobs.forEach((job, i) => out(`${i > 0 ? '---\n' : ''}# ${loaded.names[i]}\n${jobYaml(job).trimEnd()}`));
+        return;
+      }
+      refuseClusters(loaded);
+      attachUploads(loaded.jobs);
+      const client = clientFor({ ...flags, token: flags.token ?? jobToken });
+      if (flags.dryRun) {
+        // The server's view: the lab's defaults applied, each package resolved, what each build would do.
+        let dry: DryRun;
+        try {
+          dry = await client.post<DryRun>('/api/jobs?dry_run=true', loaded.jobs);
+        } catch (err) {
+          if (err instanceof ApiError) throw locateIssues(loaded, err) ?? err;
+          throw err;
+        }
+        if (flags.json) return printJson(dry);
+        dry.forEach(({ job, builds }, i) => {
+          const { upload_fields: _u, ...shown } = job;
+          out(`${i > 0 ? '---\n' : ''}# ${loaded.names[i]}\n${jobYaml(shown).trimEnd()}`);
+          for (const b of builds) {
+            out(`# ss.${b.pkg}: ${b.would} ${b.build_key.slice(0, 12)} — ${b.commit.slice(0, 12)} (${b.commit_ref}) of ${b.upstream_url}, config ${b.config ?? '-'}${b.config_sha256 ? ` sha256 ${b.config_sha256.slice(0, 12)}` : ''}, for ${b.os} ${b.os_version} ${b.os_arch}, on ${b.testbox}`);
+          }
+        });
+        return;
+      }
       let results: SubmitResult[];
       try {
         results = await client.post<SubmitResult[]>('/api/jobs', loaded.jobs);
