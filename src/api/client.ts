@@ -21,6 +21,7 @@ export interface RequestOptions {
   body?: string | Uint8Array | ReadableStream | undefined;
   contentType?: string | undefined;
   signal?: AbortSignal | undefined;
+  headers?: Record<string, string> | undefined;
 }
 
 export interface ClientOptions {
@@ -45,7 +46,7 @@ export class ApiClient {
   }
 
   async raw(method: string, path: string, opts: RequestOptions = {}): Promise<Response> {
-    const headers: Record<string, string> = {};
+    const headers: Record<string, string> = { ...(opts.headers ?? {}) };
     if (this.token) headers.authorization = `Bearer ${this.token}`;
     let body = opts.body;
     if (opts.json !== undefined) {

@@ -24,7 +24,8 @@ const isMap = (v: unknown): v is Plain => v !== null && typeof v === 'object' &&
 
 const SHELL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 /** Names a job never sets: the agent's own, and those that change how every program or shell starts. */
-const RESERVED = /^(STACKLAB_.*|RESULT_ROOT|LD_.*|BASH_ENV|ENV|BASH_FUNC_.*|PATH|HOME|IFS|SHELLOPTS|BASHOPTS|PS4)$/;
+export const RESERVED_ENV = /^(STACKLAB_.*|RESULT_ROOT|LD_.*|BASH_ENV|ENV|BASH_FUNC_.*|PATH|HOME|IFS|SHELLOPTS|BASHOPTS|PS4|CDPATH|GLOBIGNORE|PROMPT_COMMAND|GCONV_PATH|HOSTALIASES|LOCALDOMAIN|RES_OPTIONS|TMPDIR|NODE_OPTIONS|PYTHONPATH|PYTHONSTARTUP|PERL5LIB|PERL5OPT|RUBYOPT|RUBYLIB)$/;
+const RESERVED = RESERVED_ENV;
 
 export interface SuiteEnvironment {
   env: Record<string, string>;

@@ -21,7 +21,7 @@ export { JobFileError, formatIssue, type JobFileIssue } from './errors.ts';
 export type { SourcePos } from './located.ts';
 export { JobFileSchema, JobSchema, type JobSpec } from './schema.ts';
 export { clusterRefusal, memoryNeed, runtimeSeconds, durationSeconds, sizeBytes, type MemoryNeed } from './units.ts';
-export { suiteEnvironment, shellValue, type SuiteEnvironment } from './env.ts';
+export { suiteEnvironment, shellValue, RESERVED_ENV, type SuiteEnvironment } from './env.ts';
 export { jobName, pathParams } from './name.ts';
 export { jobYaml } from './emit.ts';
 export { readLkpTree, type LkpTree } from './lkp-tree.ts';

@@ -13,6 +13,7 @@ import { packDirectory, packEntries, sha256File } from '../artifacts/cgz.ts';
 import { writeFile } from 'node:fs/promises';
 import { FULL_SHA, git, mirrorName } from '../stack/git.ts';
 import { ProcessRuntime } from '../runtime/process.ts';
+import { RESERVED_ENV } from '../jobfile/env.ts';
 import type { Runtime } from '../runtime/runtime.ts';
 
 const run = promisify(execFile);
@@ -20,7 +21,9 @@ const DRIVER = join(import.meta.dirname, 'driver.sh');
 const PARAM = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const PKGNAME = /^[a-z0-9][a-z0-9._+-]{0,63}$/;
 /** Variables the runner sets; a build parameter may not replace them. */
-const RESERVED = new Set(['config', 'commit', 'upstream_url', 'srcdir', 'pkgdir', 'startdir', 'pkgname', 'pkgver', 'PATH', 'HOME', 'LANG', 'LC_ALL', 'SHELL', 'IFS', 'BASH_ENV', 'ENV', 'LD_PRELOAD', 'LD_LIBRARY_PATH']);
+const RESERVED = new Set(['config', 'commit', 'upstream_url', 'srcdir', 'pkgdir', 'startdir', 'pkgname', 'pkgver', 'LANG', 'LC_ALL', 'SHELL']);
+/** Names that change how every program or shell starts (the loader's LD_*, bash's, PATH…): never a build parameter. */
+const isReserved = (k: string) => RESERVED.has(k) || RESERVED_ENV.test(k);
 
 export interface PkgbuildRequest {
   /** The unpacked job.cgz: recipe/ (with PKGBUILD) and, if the build has one, `config`. */
@@ -118,7 +121,7 @@ export async function runPkgbuild(req: PkgbuildRequest): Promise<PkgbuildOutcome
     if (!FULL_SHA.test(b.commit)) throw new Outcome('failed', `commit ${b.commit} is not a full sha`);
     if (!existsSync(join(startdir, 'PKGBUILD'))) throw new Outcome('failed', 'the job carries no recipe/PKGBUILD');
     for (const k of Object.keys(b.params)) {
-      if (!PARAM.test(k) || RESERVED.has(k)) throw new Outcome('failed', `build parameter ${JSON.stringify(k)} is not allowed (it is not a variable name, or it would replace one the runner sets)`);
+      if (!PARAM.test(k) || isReserved(k)) throw new Outcome('failed', `build parameter ${JSON.stringify(k)} is not allowed (it is not a variable name, or it would replace one the runner sets)`);
     }
     const base: Record<string, string> = {};
     for (const k of ['PATH', 'HOME', 'LANG', 'TMPDIR']) if (process.env[k]) base[k] = process.env[k]!;

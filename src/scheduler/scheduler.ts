@@ -36,20 +36,24 @@ export class Scheduler {
   /** Bisections in the lab, driven by this server while it holds their lease. */
   readonly bisects: Bisects;
   #sweepTimer: NodeJS.Timeout | undefined;
+  /** Since when this server has heard heartbeats without a gap of its own (see sweep). */
+  #hearingSince: number;
+  #lastTick = 0;
   #sweeping: Promise<unknown> | undefined;
 
   constructor(store: Store, config: LabConfig, log: Log = silentLog, now: () => number = Date.now) {
     const git = new GitResolver(join(config.dataDir, 'git'), { fetchInterval: config.lab.policy.git_fetch_interval * 1000, fetchUrl: (url) => config.lab.fetchUrl(url) });
     this.ctx = { store, config, log, now, git, metrics: new SchedulerMetrics(store) };
     this.bisects = new Bisects(this.ctx);
+    this.#hearingSince = now();
   }
 
   get store(): Store {
     return this.ctx.store;
   }
 
-  submit(jobs: unknown[], caller: Caller = OPEN): Promise<SubmitResult[]> {
-    return submitJobs(this.ctx, jobs, caller);
+  submit(jobs: unknown[], caller: Caller = OPEN, idempotencyKey?: string): Promise<SubmitResult[]> {
+    return submitJobs(this.ctx, jobs, caller, idempotencyKey);
   }
 
   /** What submit(jobs) would make, without making it. */
@@ -143,14 +147,24 @@ export class Scheduler {
   }
 
   sweep(): Promise<SweepReport> {
-    return sweep(this.ctx);
+    return sweep(this.ctx, this.#hearingSince);
   }
 
   /** Runs the sweeper every sweep interval until stop(), and drives the bisects no other server drives. */
   start(): void {
     if (this.#sweepTimer) return;
     void this.bisects.resume().catch((err: unknown) => this.ctx.log.error({ err }, 'cannot resume bisects'));
+    this.#hearingSince = this.ctx.now();
+    this.#lastTick = performance.now();
+    const interval = this.ctx.config.timing.sweepInterval;
     this.#sweepTimer = setInterval(() => {
+      // A tick much later than due means this process stalled: heartbeats may have queued unheard meanwhile.
+      const tick = performance.now();
+      if (tick - this.#lastTick > 2 * interval + 1000) {
+        this.ctx.log.warn({ stalled_ms: Math.round(tick - this.#lastTick - interval) }, 'the server stalled; testboxes get a full window to be heard again');
+        this.#hearingSince = this.ctx.now();
+      }
+      this.#lastTick = tick;
       if (this.#sweeping) return;
       // With several servers on one database, one of them sweeps at a time.
       this.#sweeping = this.ctx.store

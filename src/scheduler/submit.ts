@@ -1,8 +1,10 @@
 // Submit: validate every job of a request, apply the lab's defaults and insert
 // them all in one transaction (nothing is submitted if any job is invalid).
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
-import { UserError } from '../errors.ts';
-import { clusterRefusal, memoryNeed, runtimeSeconds, validateJob } from '../jobfile/index.ts';
+import { getSubmitKey, setSubmitAnswer, takeSubmitKey, type SubmitKey } from '../store/submit-keys.ts';
+import { ConflictError, UserError } from '../errors.ts';
+import { clusterRefusal, memoryNeed, RESERVED_ENV, runtimeSeconds, validateJob } from '../jobfile/index.ts';
 import { MAX_RUNTIME } from '../jobfile/units.ts';
 
 /** The most memory a job may ask for (what a testbox registers at most, api/contract). */
@@ -24,9 +26,12 @@ import { resultRoot, type ResolvedJob } from '../model/job.ts';
 import type { DryRun, SubmitIssue, SubmitResult } from '../api/contract.ts';
 import { getBuild } from '../store/builds.ts';
 
-function invalidJobs(issues: SubmitIssue[]): UserError {
+function invalidJobs(issues: (SubmitIssue & { forbidden?: boolean })[]): UserError {
   const lines = issues.map((i) => `job ${i.job}${i.path ? ` ${i.path}` : ''}: ${i.message}`);
-  return new UserError('invalid_job', lines.join('\n'), { issues });
+  const plain = issues.map(({ forbidden: _f, ...i }) => i);
+  // A job the lab's policy refuses (an upstream it does not allow) is forbidden, not malformed.
+  if (issues.some((i) => i.forbidden)) return new UserError('forbidden', lines.join('\n'), { issues: plain });
+  return new UserError('invalid_job', lines.join('\n'), { issues: plain });
 }
 
 /** Checks a job object and fills in the lab's defaults; issues are appended, not thrown. */
@@ -45,6 +50,13 @@ function resolveJob(ctx: Ctx, raw: unknown, index: number, issues: SubmitIssue[]
     issues.push({ job: index, path: 'suite', message: `no suite ${suite} in the lab (${ctx.config.lab.suites().join(', ') || 'none'})` });
     return undefined;
   }
+  // Names that change how programs and shells start reach neither a suite nor a build.
+  const reserved = (k: string) => RESERVED_ENV.test(k);
+  const params = job[suite] && typeof job[suite] === 'object' && !Array.isArray(job[suite]) ? Object.keys(job[suite] as object) : [];
+  const ssParams = Object.entries((job.ss ?? {}) as Record<string, Record<string, unknown> | null>).flatMap(([pkg, e]) => Object.keys(e ?? {}).map((k) => [`ss.${pkg}.${k}`, k] as const));
+  const bad = [...Object.keys(job).map((k) => [k, k] as const), ...params.map((k) => [`${suite}.${k}`, k] as const), ...ssParams].filter(([, k]) => reserved(k));
+  for (const [path, k] of bad) issues.push({ job: index, path, message: `${k} is a reserved environment name (the loader's, the shell's, PATH…): a job cannot set it` });
+  if (bad.length > 0) return undefined;
   const cluster = clusterRefusal(job);
   if (cluster) {
     issues.push({ job: index, path: Object.keys(job).find((k) => k === 'cluster' || k.startsWith('if role')) ?? 'cluster', message: cluster });
@@ -101,7 +113,7 @@ export async function prepareJobs(ctx: Ctx, raws: unknown[], caller: Caller = OP
   const stacks: BuildSpec[][] = [];
   for (const [i, job] of (jobs as ResolvedJob[]).entries()) {
     const found: StackIssue[] = [];
-    const sc = { lab: ctx.config.lab, git: ctx.git, snapshots, uploads: taken[i]!.uploads };
+    const sc = { lab: ctx.config.lab, git: ctx.git, snapshots, uploads: taken[i]!.uploads, accounts: ctx.config.accounts, account: (jobs[i] as ResolvedJob).my_account };
     stacks.push(job.ss ? await resolveStack(sc, job, found) : []);
     for (const f of found) issues.push({ job: i, ...f });
   }
@@ -144,9 +156,34 @@ export async function dryRun(ctx: Ctx, raws: unknown[], caller: Caller = OPEN): 
   return out;
 }
 
-export async function submitJobs(ctx: Ctx, raws: unknown[], caller: Caller = OPEN): Promise<SubmitResult[]> {
+/**
+ * Submits the jobs, all or none. With an idempotency key, a submit that
+ * already went through with that key is answered again (nothing is
+ * submitted twice when a client retries after a lost answer).
+ */
+export async function submitJobs(ctx: Ctx, raws: unknown[], caller: Caller = OPEN, key?: string): Promise<SubmitResult[]> {
+  const account = caller.kind === 'account' ? caller.name : '';
+  const digest = key === undefined ? '' : createHash('sha256').update(JSON.stringify(raws)).digest('hex');
+  const again = (prior: SubmitKey | undefined): SubmitResult[] | undefined => {
+    if (!prior) return undefined;
+    if (prior.request !== digest) throw new UserError('idempotency_conflict', `Idempotency-Key ${key} was used for another request`, { key });
+    return prior.response ?? undefined;
+  };
+  if (key !== undefined) {
+    const done = again(await getSubmitKey(ctx.store.db, account, key));
+    if (done) return done;
+  }
   const prepared = await prepareJobs(ctx, raws, caller);
-  return ctx.store.tx((t) => insertInTx(ctx, t, prepared));
+  return ctx.store.tx(async (t) => {
+    if (key !== undefined && !(await takeSubmitKey(t.db, account, key, digest, ctx.now()))) {
+      const done = again(await getSubmitKey(t.db, account, key));
+      if (done) return done;
+      throw new ConflictError(`a submit with Idempotency-Key ${key} is still in progress`, { key });
+    }
+    const out = await insertInTx(ctx, t, prepared);
+    if (key !== undefined) await setSubmitAnswer(t.db, account, key, out);
+    return out;
+  });
 }
 
 /** Accounts each store is known to hold (added after the commit that inserted them): one insert fewer per submit. */

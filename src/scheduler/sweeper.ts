@@ -20,12 +20,21 @@ async function finishExpired(ctx: Ctx, row: JobRow, health: Health, reason: stri
   });
 }
 
-export async function sweep(ctx: Ctx): Promise<SweepReport> {
+/**
+ * One sweep. `hearingSince` is when this server began to hear heartbeats
+ * without a gap (its start, or the end of a stall of its own: a blocked
+ * event loop, a suspended process): a box is silent only if it has been
+ * silent for a whole lost-after window that the server itself was there to
+ * hear — the server's own stall is not the box's silence.
+ */
+export async function sweep(ctx: Ctx, hearingSince = -Infinity): Promise<SweepReport> {
   const now = ctx.now();
   const report: SweepReport = { finished: [] };
   const boxes = await listTestboxes(ctx.store.db);
   const lastSeen = new Map(boxes.map((b) => [b.hostname, Number(b.last_heartbeat)]));
-  const alive = (host: string | null) => host != null && now - (lastSeen.get(host) ?? 0) <= ctx.config.timing.testboxLostAfter;
+  const lostAfter = ctx.config.timing.testboxLostAfter;
+  const listening = now - hearingSince > lostAfter;
+  const alive = (host: string | null) => host != null && (!listening || now - (lastSeen.get(host) ?? 0) <= lostAfter);
 
   // Testboxes that went silent: whatever they held is lost with them.
   for (const box of boxes) {

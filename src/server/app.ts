@@ -8,6 +8,7 @@ import { Store } from '../store/db.ts';
 import { Scheduler } from '../scheduler/scheduler.ts';
 import { installErrorHandlers } from './errors.ts';
 import { installAuth } from './auth.ts';
+import { installJsonParser } from './body-limits.ts';
 import { jobRoutes } from './routes/jobs.ts';
 import { testboxRoutes } from './routes/testboxes.ts';
 import { fileRoutes } from './routes/files.ts';
@@ -46,6 +47,7 @@ export async function buildServer(config: LabConfig, opts: BuildOptions = {}): P
   const scheduler = new Scheduler(store, config, app.log);
   installErrorHandlers(app);
   installAuth(app, scheduler, config.accounts);
+  installJsonParser(app);
   app.addSchema(ErrorBody);
 
   await app.register(swagger, {

@@ -42,6 +42,17 @@ export async function git(args: string[], opts: { cwd?: string; timeoutMs?: numb
   }
 }
 
+/**
+ * A git failure as a user sees it: what could not be done, never what the
+ * remote answered (a job could name an internal URL and read the answer in
+ * the error). git's own words stay on the error's cause, for the server's log.
+ */
+function unreachable(what: 'clone' | 'fetch' | 'reach', url: string, err: unknown): UserError {
+  const e = new UserError('upstream_unreachable', `cannot ${what} ${url}: it did not answer as a git repository this lab can read`);
+  (e as { cause?: unknown }).cause = err;
+  return e;
+}
+
 export const FULL_SHA = /^[0-9a-f]{40}$/;
 const SHORT_SHA = /^[0-9a-f]{4,39}$/;
 
@@ -142,7 +153,7 @@ export class GitResolver {
         });
       } catch (err) {
         await rm(tmp, { recursive: true, force: true });
-        throw new UserError('upstream_unreachable', `cannot clone ${url}: ${(err as Error).message}`);
+        throw unreachable('clone', url, err);
       }
       this.#lastFetch.set(url, Date.now());
       return path;
@@ -162,7 +173,7 @@ export class GitResolver {
             await new Promise((r) => setTimeout(r, 100 * attempt));
             continue;
           }
-          throw new UserError('upstream_unreachable', `cannot fetch ${url}: ${(err as Error).message}`);
+          throw unreachable('fetch', url, err);
         }
       }
       this.#lastFetch.set(url, Date.now());
@@ -186,7 +197,7 @@ export class GitResolver {
     try {
       out = await git(['ls-remote', '--', this.#fetchUrl(url), ...(ref === 'HEAD' ? ['HEAD'] : [ref, `${ref}^{}`])], { timeoutMs: 60_000 });
     } catch (err) {
-      throw new UserError('upstream_unreachable', `cannot reach ${url}: ${(err as Error).message}`);
+      throw unreachable('reach', url, err);
     }
     const refs = new Map<string, string>();
     for (const line of out.split('\n')) {

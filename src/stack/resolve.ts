@@ -11,7 +11,7 @@
 // `_pkgbuild_source`, `_recipe`). Every other key is a build parameter.
 import { basename, isAbsolute } from 'node:path';
 import { UserError } from '../errors.ts';
-import type { Lab } from '../lab.ts';
+import { urlMatches, type Lab } from '../lab.ts';
 import { buildKey, type BuildInputs } from './build-key.ts';
 import { fileSha256, treeSha256 } from './digest.ts';
 import type { GitResolver } from './git.ts';
@@ -34,6 +34,8 @@ export interface BuildSpec extends BuildInputs {
 export interface StackIssue {
   path: string;
   message: string;
+  /** The lab's policy refuses it (an upstream it does not allow): a 403, not a malformed job. */
+  forbidden?: boolean;
 }
 
 /** ss keys with a meaning of their own; every other key is a build parameter. */
@@ -57,6 +59,10 @@ export interface UploadedConfig {
 
 export interface StackContext {
   lab: Lab;
+  /** The account submitting (its upstream patterns apply), when the lab has accounts on. */
+  account?: string | undefined;
+  /** Whether the lab has accounts on: then a URL a job names must match the lab's patterns. */
+  accounts?: boolean | undefined;
   git: GitResolver;
   /** Where recipe and config snapshots are kept (<data>/snapshots). */
   snapshots: string;
@@ -64,11 +70,23 @@ export interface StackContext {
   uploads?: ReadonlyMap<string, UploadedConfig>;
 }
 
-/** Whether the lab lets a job name this git URL (remote always; a local path only where the lab allows it). */
-function urlIssue(sc: StackContext, url: string): string | undefined {
-  if (REMOTE_URL.test(url)) return undefined;
-  if (!sc.lab.policy.allow_local_upstreams) return 'must be an http(s)://, git:// or ssh:// URL (this lab does not allow local paths)';
-  if (!/^file:\/\//.test(url) && !isAbsolute(url)) return 'a local upstream must be an absolute path or a file:// URL';
+/**
+ * Whether the lab lets this job name this git URL: a remote one when it
+ * matches the lab's allowed_upstreams or the account's patterns (with
+ * accounts off and no patterns, any remote URL); a local path only where
+ * the lab allows local upstreams. The server fetches nothing else.
+ */
+function urlIssue(sc: StackContext, url: string): { message: string; forbidden?: boolean } | undefined {
+  if (REMOTE_URL.test(url)) {
+    const p = sc.lab.policy;
+    const own = sc.account !== undefined && Object.hasOwn(p.account_upstreams, sc.account) ? p.account_upstreams[sc.account]! : [];
+    const patterns = [...p.allowed_upstreams, ...own];
+    if (!sc.accounts && patterns.length === 0) return undefined;
+    if (patterns.some((pat) => urlMatches(url, pat))) return undefined;
+    return { forbidden: true, message: `${url} is not an upstream this lab lets ${sc.account ?? 'jobs'} name (lab.yaml allowed_upstreams${sc.account ? `, account_upstreams.${sc.account}` : ''}); packages of the lab's registry need no _upstream_url` };
+  }
+  if (!sc.lab.policy.allow_local_upstreams) return { forbidden: true, message: 'must be an http(s)://, git:// or ssh:// URL (this lab does not allow local paths)' };
+  if (!/^file:\/\//.test(url) && !isAbsolute(url)) return { message: 'a local upstream must be an absolute path or a file:// URL' };
   return undefined;
 }
 
@@ -92,7 +110,7 @@ export async function resolvePackage(sc: StackContext, job: JobOs, pkg: string, 
   if (override !== undefined) {
     const problem = urlIssue(sc, override);
     if (problem) {
-      issues.push({ path: at('_upstream_url'), message: problem });
+      issues.push({ path: at('_upstream_url'), ...problem });
       return undefined;
     }
     url = override;
@@ -152,7 +170,7 @@ async function resolveRecipe(
     const src = parseRecipeSource(entry._pkgbuild_source);
     const problem = urlIssue(sc, src.url);
     if (problem) {
-      issues.push({ path: at('_pkgbuild_source'), message: problem });
+      issues.push({ path: at('_pkgbuild_source'), ...problem });
       return undefined;
     }
     try {

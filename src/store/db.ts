@@ -20,6 +20,8 @@ export interface StoreOptions {
   poolSize?: number | undefined;
   /** PostgreSQL statement timeout in ms (default 30 s): a stuck query fails instead of holding a connection. */
   statementTimeout?: number | undefined;
+  /** SQLite: the WAL is emptied once it passes this many bytes (default 64 MiB). */
+  walLimitBytes?: number | undefined;
 }
 
 type Signal = [channel: string, payload: string];
@@ -43,7 +45,7 @@ export class Store implements ClaimHost {
     else {
       const file = url.replace(/^sqlite:(\/\/)?/, '');
       if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
-      dialect = new SqliteStore(file);
+      dialect = new SqliteStore(file, { walLimitBytes: opts.walLimitBytes });
     }
     const store = new Store(dialect);
     try {

@@ -16,6 +16,10 @@ import type { Runtime } from '../runtime/runtime.ts';
 import { ArtifactCache } from './artifact-cache.ts';
 import { HttpReporter, type JobReporter } from './reporter.ts';
 import { runAssignment } from './job-run.ts';
+import { RetryingReporter } from './retrying-reporter.ts';
+
+/** Seconds past a job's runtime that its reports keep being tried while the server cannot be reached. */
+const REPORT_PATIENCE_S = 1800;
 
 export interface AgentOptions {
   server: string;
@@ -170,10 +174,13 @@ export class Agent {
     const dir = join(this.#o.workdir, 'jobs', String(id));
     const log = this.#o.log;
     log.info({ job: id, suite: a.job.suite }, 'job started');
+    // Reports outlast a server restart: tried again until the job could have run and reported twice over.
+    const patienceMs = (Number(a.job.runtime ?? 3600) + REPORT_PATIENCE_S) * 1000;
+    const reporter = new RetryingReporter(this.#reporter, { patienceMs, signal: ac.signal, log });
     try {
       const health = await runAssignment(a, {
         dir,
-        reporter: this.#reporter,
+        reporter,
         runtime: this.#o.runtime,
         cache: this.#cache,
         gitCacheDir: join(this.#o.workdir, 'git'),
@@ -188,7 +195,7 @@ export class Agent {
         return;
       }
       log.error({ job: id, err: (err as Error).message }, 'job failed on the testbox');
-      await this.#reporter.close(id, 'abnormal').catch(() => {});
+      await reporter.close(id, 'abnormal').catch(() => {});
     } finally {
       this.#running.delete(id);
       if (!this.#o.keep) await rm(dir, { recursive: true, force: true }).catch(() => {});

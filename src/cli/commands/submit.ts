@@ -2,7 +2,9 @@
 // load and expand job files locally (lkp's job format, compass-ci's submit
 // options), submit all their jobs at once, and optionally follow them live.
 import type { Command } from 'commander';
-import { ApiError } from '../../api/client.ts';
+import { randomUUID } from 'node:crypto';
+import { ApiError, type ApiClient } from '../../api/client.ts';
+import { backoff, sleep } from '../../util/sleep.ts';
 import { FailureError } from '../../errors.ts';
 import { clusterRefusal, JobFileError, jobYaml, type LoadedJobs } from '../../jobfile/index.ts';
 import type { DryRun, Job, SubmitIssue, SubmitResult } from '../../api/contract.ts';
@@ -23,11 +25,34 @@ interface Flags extends GlobalOptions, JobInputFlags {
 /** The server's objections to job i at field path p, as file:line:col lines. */
 export function locateIssues(loaded: LoadedJobs, err: ApiError): JobFileError | undefined {
   const issues = (err.details as { issues?: SubmitIssue[] } | null)?.issues;
-  if (err.code !== 'invalid_job' || !Array.isArray(issues)) return undefined;
+  if ((err.code !== 'invalid_job' && err.code !== 'forbidden') || !Array.isArray(issues)) return undefined;
   return new JobFileError(
     issues.map((i) => ({ ...loaded.locate(i.job, i.path ? i.path.split('.') : []), path: i.path, message: i.message })),
   );
 }
+
+/**
+ * Submits with an idempotency key, trying again while the server cannot be
+ * reached or answers 5xx (a restart): the key makes the retry safe, a submit
+ * that went through but whose answer was lost is answered again.
+ */
+async function submitOnce(client: ApiClient, jobs: unknown[]): Promise<SubmitResult[]> {
+  const key = randomUUID();
+  const started = Date.now();
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await client.request<SubmitResult[]>('POST', '/api/jobs', { json: jobs, headers: { 'idempotency-key': key } });
+    } catch (err) {
+      // Nothing listening may be a server restarting, or none started: wait a little only. A reset mid-request waits longer.
+      const patience = refused(err) ? 10_000 : 60_000;
+      if (err instanceof ApiError || Date.now() - started > patience) throw err;
+      if (attempt === 0) process.stderr.write(`stacklab: ${client.base} did not answer; trying again for up to ${patience / 1000} s\n`);
+      await sleep(backoff(attempt, 250, 5000));
+    }
+  }
+}
+
+const refused = (err: unknown): boolean => /ECONNREFUSED/.test(String((err as { cause?: { code?: string } })?.cause?.code ?? (err as Error)?.message));
 
 /** Cluster jobs, refused before anything is sent: stacklab has no cluster testboxes. */
 function refuseClusters(loaded: LoadedJobs): void {
@@ -121,7 +146,7 @@ export function registerSubmit(program: Command): void {
       }
       let results: SubmitResult[];
       try {
-        results = await client.post<SubmitResult[]>('/api/jobs', loaded.jobs);
+        results = await submitOnce(client, loaded.jobs);
       } catch (err) {
         if (err instanceof ApiError) throw locateIssues(loaded, err) ?? err;
         throw err;

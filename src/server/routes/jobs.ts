@@ -8,11 +8,19 @@ import type { Scheduler } from '../../scheduler/scheduler.ts';
 import { DryRun, EventsPage, HealthSchema, Job, StageSchema, SubmitResults, type SubmitIssue } from '../../api/contract.ts';
 import { errorResponses, IdParams } from '../schemas.ts';
 import { clientGone } from '../errors.ts';
+import { checkYamlText } from '../body-limits.ts';
 
 export const jobRoutes: FastifyPluginAsync<{ scheduler: Scheduler }> = async (fastify, { scheduler }) => {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
 
-  app.addContentTypeParser(['application/yaml', 'application/x-yaml', 'text/yaml'], { parseAs: 'string' }, (_req, body, done) => done(null, body));
+  app.addContentTypeParser(['application/yaml', 'application/x-yaml', 'text/yaml'], { parseAs: 'string' }, (_req, body, done) => {
+    try {
+      checkYamlText(body as string);
+      done(null, body);
+    } catch (err) {
+      done(err as Error, undefined);
+    }
+  });
 
   app.post(
     '/api/jobs',
@@ -31,7 +39,9 @@ export const jobRoutes: FastifyPluginAsync<{ scheduler: Scheduler }> = async (fa
     },
     async (request) => {
       const body = request.body;
-      const submit = (jobs: unknown[]) => (request.query.dry_run ? scheduler.dryRun(jobs, request.caller) : scheduler.submit(jobs, request.caller));
+      const key = request.headers['idempotency-key'];
+      if (key !== undefined && (typeof key !== 'string' || !/^[\x21-\x7e]{1,200}$/.test(key))) throw new UserError('invalid_request', 'Idempotency-Key must be 1 to 200 visible ASCII characters');
+      const submit = (jobs: unknown[]) => (request.query.dry_run ? scheduler.dryRun(jobs, request.caller) : scheduler.submit(jobs, request.caller, key));
       if (typeof body === 'string') {
         const loaded = loadJobText(body, 'request body');
         try {

@@ -66,6 +66,9 @@ class NodeSqliteDialect extends SqliteDialect {
   }
 }
 
+/** The WAL is emptied once it passes this (docs/OPERATIONS.md): a few seconds of the heaviest write load. */
+export const DEFAULT_WAL_LIMIT = 64 * 1024 * 1024;
+
 const MIGRATIONS_TABLE = `CREATE TABLE IF NOT EXISTS schema_migrations (
   version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)`;
 
@@ -76,7 +79,7 @@ export class SqliteStore implements Dialect {
   readonly #raw: DatabaseSync;
   readonly #stop: () => Promise<void>;
 
-  constructor(file: string) {
+  constructor(file: string, opts: { walLimitBytes?: number | undefined } = {}) {
     const raw = new DatabaseSync(file);
     raw.exec('PRAGMA journal_mode = WAL');
     raw.exec('PRAGMA synchronous = NORMAL');
@@ -90,7 +93,10 @@ export class SqliteStore implements Dialect {
     }
     // A checkpoint on the serving connection would stall whichever claim or submit crossed the threshold.
     raw.exec('PRAGMA wal_autocheckpoint = 0');
-    const worker = new Worker(new URL('./sqlite-checkpointer.ts', import.meta.url), { workerData: { file, everyMs: 500 } });
+    const walLimitBytes = opts.walLimitBytes ?? DEFAULT_WAL_LIMIT;
+    // After a checkpoint empties the WAL, SQLite truncates the file to this on its next reset.
+    raw.exec(`PRAGMA journal_size_limit = ${Math.floor(walLimitBytes)}`);
+    const worker = new Worker(new URL('./sqlite-checkpointer.ts', import.meta.url), { workerData: { file, everyMs: 500, walLimitBytes } });
     worker.unref();
     this.#stop = async () => {
       const done = once(worker, 'message').catch(() => {});
