@@ -10,7 +10,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { simulateOneShot, simulatePerf, summarise, type SimConfig, type SimOutcome } from './perf-sim.ts';
+import { simulateOneShot, simulatePerf, summarise, type SimConfig, type SimOutcome } from '../test/support/perf-sim.ts';
 
 const args = process.argv.slice(2);
 const runs = Number(args[args.indexOf('--runs') + 1] ?? 1000) || 1000;

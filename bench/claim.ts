@@ -16,7 +16,7 @@ import { createPgDatabase, postgresAvailable } from '../test/support/db.ts';
 import { makeLab } from '../test/support/lab.ts';
 import { tempDir } from '../test/support/tmp.ts';
 import { machine, percentile, writeSection } from './report.ts';
-import { prng } from './prng.ts';
+import { prng } from '../test/support/prng.ts';
 
 const { values: opts } = parseArgs({ options: { jobs: { type: 'string', default: '100000' }, claims: { type: 'string', default: '2000' }, write: { type: 'boolean', default: false } } });
 const JOBS = Number(opts.jobs);

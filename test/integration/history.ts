@@ -8,7 +8,7 @@ import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { prng } from '../../bench/prng.ts';
+import { prng } from '../support/prng.ts';
 
 const run = promisify(execFile);
 

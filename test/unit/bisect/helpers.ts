@@ -2,7 +2,7 @@
 // and a loop that drives the engine with an oracle instead of a lab.
 import { createBisect, next, record } from '../../../src/bisect/engine.ts';
 import type { BisectResult, BisectSpec, BisectState, Dag, Observation, ProbeRequest } from '../../../src/bisect/types.ts';
-import { prng } from '../../../bench/prng.ts';
+import { prng } from '../../support/prng.ts';
 
 export { prng };
 

@@ -3,7 +3,7 @@
 // 2 % noise. The benchmark itself runs 1000 per configuration.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { simulatePerf, summarise } from '../../../bench/perf-sim.ts';
+import { simulatePerf, summarise } from '../../support/perf-sim.ts';
 
 test('perf bisection: 5 % step under 2 % noise, 20 seeded runs, >= 90 % right', () => {
   const outcomes = Array.from({ length: 20 }, (_, i) => simulatePerf({ commits: 80, step: 0.05, noise: 0.02 }, 77_000 + i));

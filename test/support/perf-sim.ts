@@ -2,8 +2,8 @@
 // by `step` (a fraction) at one commit, measured with Gaussian noise of
 // `noise` (a fraction of the base value). Shared by the accuracy benchmark
 // and its small unit-test version; seeded, so every figure can be re-run.
-import { createBisect, next, record } from '../src/bisect/engine.ts';
-import type { BisectSpec, BisectState, Dag, Observation } from '../src/bisect/types.ts';
+import { createBisect, next, record } from '../../src/bisect/engine.ts';
+import type { BisectSpec, BisectState, Dag, Observation } from '../../src/bisect/types.ts';
 import { prng } from './prng.ts';
 
 export { prng };
@@ -83,7 +83,7 @@ export function simulatePerf(cfg: SimConfig, seed: number): SimOutcome {
 export function simulateOneShot(cfg: SimConfig, seed: number): SimOutcome {
   const { culprit, dag, measure } = scenario(cfg, seed);
   const threshold = (measure(dag.good[0]!) + measure(dag.bad)) / 2;
-  const state = createBisect(dag, { criterion: 'function', repeat: 1, confirm: false });
+  const state = createBisect(dag, { criterion: 'function', rule: 'majority', repeat: 1, confirm: false });
   return drive(state, cfg, culprit, (sha) => ({ outcome: measure(sha) > threshold ? 'bad' : 'good' }), { samples: 2, rounds: 1 });
 }
 
