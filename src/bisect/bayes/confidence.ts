@@ -15,15 +15,14 @@
 // Two-sided (false positives allowed) keeps the integrated posterior: the
 // runs of the good end pin the old rate and the benchmark shows it
 // calibrated. A deterministic test (rate 1) needs no robustness.
-import type { Group } from './posterior.ts';
-import type { BayesView } from './view.ts';
+import type { Group, Posterior, RateModel } from './posterior.ts';
 
 /** The quantile of the failure rate's posterior at which the confidence is taken. */
 export const RATE_QUANTILE = 0.02;
 
 const GRID = 400;
 
-export function confidenceOf(v: BayesView, node: number): number {
+export function confidenceOf(v: { model: RateModel; post: Posterior }, node: number): number {
   const { model, post } = v;
   const marginal = post.mass[node] ?? 0;
   if (model.twoSided || model.newRate === 'certain' || post.impossible) return marginal;

@@ -21,7 +21,7 @@ import { selectProbes } from '../select.ts';
 import type { BisectResult, ProbeRequest, Verdict } from '../types.ts';
 import { GainModel, type Probe } from './gain.ts';
 import { confidenceOf } from './confidence.ts';
-import { credibleSet, mostLikely } from './posterior.ts';
+import { credibleSet, mostLikely, posteriorOf } from './posterior.ts';
 import { bayesResult } from './result.ts';
 import { bayesView, type BayesView } from './view.ts';
 
@@ -40,7 +40,10 @@ export function planBayes(m: Model, slots: number, options: PlanOptions): Plan {
   const v = bayesView(m);
   const { graph: g, spec, dag } = m;
   const budget = spec.budget ?? defaultBudget(g.size);
+  // a deterministic test that passed at the bad end has shown it good
+  if (v.model.newRate === 'certain' && v.bad.passes > 0 && v.bad.fails === 0) return { done: bayesResult(m, v, { reason: 'no-regression' }) };
   if (v.post.impossible) return { done: bayesResult(m, v, { reason: 'inconsistent' }) };
+  if (v.runs >= budget) return { done: bayesResult(m, v, { reason: 'budget' }) };
 
   const requested = new Set(m.rounds.flatMap((round) => round.map((p) => p.sha)));
   if (!v.model.twoSided && v.deterministic) {
@@ -79,11 +82,14 @@ export function planBayes(m: Model, slots: number, options: PlanOptions): Plan {
     const pc = parent === null ? undefined : v.counts.get(parent);
     const parentRuns = pc ? pc.fails + pc.passes + pc.skips : 0;
     const parentNode = parent === null ? undefined : g.index.get(parent);
-    // a parent outside the candidates (a good end, an ancestor of one) is run once;
-    // a deterministic test re-runs a candidate parent once more: the one flaky pass it cannot see otherwise
-    const wanted = parent === null || (parentNode !== undefined && (!v.model.newRate || v.model.newRate !== 'certain' || !spec.confirm || v.skipped.has(parentNode))) ? 0 : parentNode === undefined ? 1 : 2;
-    if (parent !== null && parentRuns < wanted) {
-      ask(parent, 1, 'confirm');
+    // a parent outside the candidates (a good end, an ancestor of one) is run once; a deterministic
+    // test runs its parent once more at the end: the one flaky pass it could not see otherwise
+    const confirmed = parent !== null && (m.commits.get(parent)?.confirmAsked ?? false);
+    const owe =
+      parent !== null &&
+      (v.model.newRate === 'certain' && spec.confirm ? !confirmed && !(parentNode !== undefined && v.skipped.has(parentNode)) : parentNode === undefined && parentRuns === 0);
+    if (owe) {
+      ask(parent!, 1, 'confirm');
     } else {
       return { done: bayesResult(m, v, { reason: 'found' }) };
     }
@@ -91,6 +97,12 @@ export function planBayes(m: Model, slots: number, options: PlanOptions): Plan {
 
   const range = untestableRange(m, v);
   if (range) return { done: bayesResult(m, v, { reason: 'only-skipped', candidates: range }) };
+
+  // the posterior is sure, its robust confidence not yet: the run that raises the latter most
+  if (top !== null && top.p >= spec.confidence && topP < spec.confidence && mandatory.length < slots) {
+    const pick = endgamePick(m, v, top.node);
+    if (pick !== null) ask(g.shas[pick]!, unit, 'more');
+  }
 
   const already = mandatory.reduce((n, p) => n + p.runs, 0);
   const room = Math.max(0, budget - v.runs - already);
@@ -117,6 +129,26 @@ export function planBayes(m: Model, slots: number, options: PlanOptions): Plan {
     for (const p of picks) {
       const sha = p.node === undefined ? goodEnd : g.shas[p.node]!;
       ask(sha, p.runs, sha === dag.bad || p.node === undefined ? 'end' : runsOf(sha) > 0 ? 'more' : 'search');
+    }
+  }
+  if (mandatory.length === 0 && room >= unit) {
+    // One run can be worth nothing when every hypothesis predicts it alike (two-sided,
+    // ends that failed equally often); several can still tell. Then measure the ends
+    // if they are not shown, else take the endgame's pick.
+    const endsLeft = [dag.bad, ...(v.model.twoSided ? [goodEnd] : [])].filter((sha) => {
+      const c = v.counts.get(sha);
+      return !v.shown && (c ? c.fails + c.passes : 0) < spec.endRuns;
+    });
+    if (endsLeft.length > 0) {
+      endsLeft.sort((a, b) => {
+        const na = v.counts.get(a);
+        const nb = v.counts.get(b);
+        return (na ? na.fails + na.passes : 0) - (nb ? nb.fails + nb.passes : 0);
+      });
+      ask(endsLeft[0]!, unit, 'end');
+    } else if (top !== null) {
+      const pick = endgamePick(m, v, top.node);
+      if (pick !== null) ask(g.shas[pick]!, unit, 'more');
     }
   }
   if (mandatory.length > 0) return { probes: mandatory };
@@ -178,4 +210,50 @@ function untestableRange(m: Model, v: BayesView): string[] | null {
     if (inside > 0 && inside < set.length) return null;
   }
   return set.map((h) => g.shas[h]!);
+}
+
+/**
+ * Endgame: the commit among the culprit, its parents, the bad end and the
+ * commits separating it from its strongest rivals whose next run raises the
+ * culprit's robust confidence most in expectation. Rerunning the parent
+ * shows it good; running a bad commit again pins the failure rate, which
+ * is what the robust confidence is waiting for when few runs have failed.
+ */
+function endgamePick(m: Model, v: BayesView, top: number): number | null {
+  const g = m.graph;
+  const cands = new Set<number>([top, ...g.parents[top]!]);
+  const badEnd = g.index.get(m.dag.bad);
+  if (badEnd !== undefined) cands.add(badEnd);
+  // rivals: the next most likely first bad commits; the commit that tells each from the culprit is the rival itself
+  const rivals = Array.from(v.post.mass.keys()).filter((h) => h !== top && v.post.mass[h]! > 0).sort((a, b) => v.post.mass[b]! - v.post.mass[a]!).slice(0, 3);
+  for (const h of rivals) cands.add(h);
+  const limit = m.spec.maxRuns;
+  let best: { node: number; value: number } | null = null;
+  const tally = new Map(v.tallies.map((t, i) => [t.node, i] as const));
+  for (const x of [...cands].sort((a, b) => g.gitOrder[a]! - g.gitOrder[b]!)) {
+    if (v.skipped.has(x)) continue;
+    const n = v.counts.get(g.shas[x]!);
+    if (n && n.fails + n.passes + m.spec.repeat > limit) continue;
+    // P(fail) ≈ P(x is bad) · the failure rate's posterior mean under the culprit
+    let pBad = 0;
+    for (let h = 0; h < g.size; h++) if (v.post.mass[h]! > 0 && (g.ancestors[x]![h >>> 5]! & (1 << (h & 31))) !== 0) pBad += v.post.mass[h]!;
+    const grp = v.post.groups.find((q) => (q.members[top >>> 5]! & (1 << (top & 31))) !== 0)!;
+    const rate = (0.5 + grp.fa) / (1 + grp.fa + grp.pa);
+    const pFail = Math.min(1, pBad) * rate;
+    let value = 0;
+    for (const [fails, passes, p] of [[1, 0, pFail], [0, 1, 1 - pFail]] as const) {
+      if (p <= 0) continue;
+      const tallies = v.tallies.map((t) => ({ ...t }));
+      const at = tally.get(x);
+      if (at === undefined) tallies.push({ node: x, fails, passes });
+      else {
+        tallies[at]!.fails += fails;
+        tallies[at]!.passes += passes;
+      }
+      const post = posteriorOf(g, tallies, v.model);
+      value += p * (post.impossible ? 0 : confidenceOf({ model: v.model, post }, top));
+    }
+    if (best === null || value > best.value + 1e-12) best = { node: x, value };
+  }
+  return best?.node ?? null;
 }

@@ -34,7 +34,8 @@ export function bayesResult(m: Model, v: BayesView, o: BayesOutcome): BisectResu
 
   if (o.reason === 'budget' && !v.shown) {
     reason = 'no-regression';
-    message = notShown(m, v, `the run budget (${v.runs} runs) ran out before it was`);
+    const n = v.bad.fails + v.bad.passes;
+    message = n === 0 && !v.model.twoSided ? `the run budget (${v.runs} runs) ran out before the bad end was tested: no culprit is named until it has failed.` : notShown(m, v, `the run budget (${v.runs} runs) ran out before it was`);
   } else if ((o.reason === 'found' || o.reason === 'budget') && top !== null) {
     firstBad = g.shas[top.node]!;
     confidence = floor3(confidenceOf(v, top.node));
@@ -52,7 +53,7 @@ export function bayesResult(m: Model, v: BayesView, o: BayesOutcome): BisectResu
     confidence = floor3(mass);
     message = `only commits that could not be tested are left: the first bad commit is one of these ${set.length} (probability ${confidence.toFixed(3)}).`;
   } else if (o.reason === 'no-regression') {
-    message = notShown(m, v, `${spec.endRuns} runs did not show it`);
+    message = v.model.newRate === 'certain' ? `the bad end passed: a test that always fails after the first bad commit shows no regression in this range.` : notShown(m, v, `${spec.endRuns} runs did not show it`);
   } else {
     message = inconsistent(m, v);
   }

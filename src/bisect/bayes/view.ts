@@ -15,6 +15,8 @@ export interface Counts {
 export interface BayesView {
   model: RateModel;
   post: Posterior;
+  /** Counted runs per commit, as the posterior saw them (for what-if posteriors). */
+  tallies: Tally[];
   counts: Map<string, Counts>;
   /** Candidates that could not be tested (a skip, and no more counted runs than skips). */
   skipped: Set<number>;
@@ -95,7 +97,7 @@ export function bayesView(m: Model): BayesView {
     pEnds = probGreater(bad, good);
     shown = bad.fails > 0 && pShown >= m.spec.confidence && pEnds >= 0.5;
   }
-  const view: BayesView = { model, post, counts, skipped, deterministic, bad, good, shown, pShown, pEnds, runs };
+  const view: BayesView = { model, post, tallies, counts, skipped, deterministic, bad, good, shown, pShown, pEnds, runs };
   cache.set(m, { applied: m.applied, view });
   return view;
 }
