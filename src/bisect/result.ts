@@ -78,7 +78,10 @@ function median(xs: number[]): string {
 }
 
 function evidenceOf(m: Model, c: CommitRecord): Evidence {
-  const e: Evidence = { sha: c.sha, verdict: c.verdict, outcomes: c.runs.map((r) => r.outcome) };
+  // majority: a bad end that was run is judged by its runs like any commit
+  const n = countRuns(c.runs);
+  const verdict = c.end === 'bad' && m.spec.rule === 'majority' && n.good + n.bad > 0 ? (n.good > n.bad ? 'good' : 'bad') : c.verdict;
+  const e: Evidence = { sha: c.sha, verdict, outcomes: c.runs.map((r) => r.outcome) };
   if (c.end) e.end = c.end;
   if (m.spec.criterion === 'perf') {
     e.samples = samplesOf(c.runs);
