@@ -71,10 +71,10 @@ test('the posterior sums to 1 and equals brute force over every hypothesis, one-
       assert.ok(Math.abs(total - 1) < 1e-12, `seed ${seed}: sums to ${total}`);
       // brute force: each hypothesis on its own, every run classified as after or before it
       const logs = Array.from({ length: g.size }, (_, h) => {
-        let fa = 0, pa = 0, fb = 0, pb = 0;
+        let [fa, pa, fb, pb] = [0, 0, 0, 0];
         for (const t of tallies) {
-          if (t.node !== undefined && hasBit(g.ancestors[t.node]!, h)) (fa += t.fails), (pa += t.passes);
-          else (fb += t.fails), (pb += t.passes);
+          if (t.node !== undefined && hasBit(g.ancestors[t.node]!, h)) [fa, pa] = [fa + t.fails, pa + t.passes];
+          else [fb, pb] = [fb + t.fails, pb + t.passes];
         }
         if (!model.twoSided && fb > 0) return -Infinity;
         return logMarginal(JEFFREYS, fa, pa) + (model.twoSided ? logMarginal(JEFFREYS, fb, pb) : 0);
