@@ -35,6 +35,8 @@ export interface BisectRunOptions {
   falsePositives?: boolean;
   /** function: the test always fails after the culprit (git's cost; a flake is reported as inconsistent). */
   deterministic?: boolean;
+  /** perf: one more sample of each end every round, for a machine whose speed drifts. */
+  interleaveEnds?: boolean;
   /** Where each run's output is kept (created if missing); default a new directory under the system temp dir. */
   logDir?: string;
   signal?: AbortSignal;
@@ -82,12 +84,14 @@ export async function bisectRun(o: BisectRunOptions): Promise<BisectRunOutcome> 
   if (o.repeat !== undefined) spec.repeat = o.repeat;
   if (o.maxRuns !== undefined) spec.maxRuns = o.maxRuns;
   if (o.confirm === false) spec.confirm = false;
+  if (o.metric === undefined && o.interleaveEnds) throw new UserError('bad_usage', '--interleave-ends is for --metric');
   if (o.metric === undefined) {
     if (o.confidence !== undefined) spec.confidence = o.confidence;
     if (o.budget !== undefined) spec.budget = o.budget;
     if (o.falsePositives) spec.falsePositives = true;
     if (o.deterministic) spec.deterministic = true;
-  } else if (o.confidence !== undefined || o.budget !== undefined || o.falsePositives || o.deterministic) {
+  } else if (o.interleaveEnds) spec.interleaveEnds = true;
+  if (o.metric !== undefined && (o.confidence !== undefined || o.budget !== undefined || o.falsePositives || o.deterministic)) {
     throw new UserError('bad_usage', '--confidence, --budget, --false-positives and --deterministic are for pass/fail tests, not --metric');
   }
 

@@ -97,6 +97,11 @@ export function planClassic(m: Model, slots: number, options: NextOptions): Plan
     cacheRank: options.cacheRank ?? (options.cached ? (sha: string) => (options.cached!(sha) ? 0 : undefined) : undefined),
     cachedTolerance: spec.cachedTolerance,
   });
+  // perf with interleaveEnds: a fresh sample of each end every round, so the references
+  // follow a machine whose speed drifts during the bisect (they may outgrow maxRuns)
+  if (spec.criterion === 'perf' && spec.interleaveEnds && m.endsDiffer && (mandatory.length > 0 || picks.length > 0)) {
+    for (const end of [goodEnd, dag.bad]) if (sampleCount(end) < 3 * spec.maxRuns && !mandatory.some((p) => p.sha === end)) mandatory.push({ sha: end, runs: 1, why: 'end' });
+  }
   const probes = [...mandatory, ...picks.map((i) => ({ sha: g.shas[i]!, runs: spec.repeat, why: 'search' as const }))];
   return probes.length > 0 ? { probes } : finish(m, r);
 }

@@ -20,6 +20,7 @@ export interface FullSpec {
   maxRuns: number;
   confirm: boolean;
   cachedTolerance: number;
+  interleaveEnds: boolean;
 }
 
 function positiveInt(name: string, v: number): number {
@@ -54,6 +55,7 @@ export function resolveSpec(s: BisectSpec): FullSpec {
     maxRuns: s.maxRuns === undefined && bayes ? Infinity : positiveInt('maxRuns', s.maxRuns ?? (perf ? 24 : 2 * repeat + 1)),
     confirm: s.confirm ?? true,
     cachedTolerance: s.cachedTolerance ?? 0.02,
+    interleaveEnds: s.interleaveEnds ?? false,
   };
   if (!(full.alpha > 0 && full.alpha < 1) || !(full.same > 0 && full.same < 1)) throw new RangeError('alpha and same must lie between 0 and 1');
   if (full.maxRuns < repeat) throw new RangeError('maxRuns must be at least repeat');

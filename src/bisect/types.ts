@@ -39,7 +39,7 @@ export interface BisectSpec {
   falsePositives?: boolean;
   /** bayes: the test always fails after the culprit (default true for build, false for function): git's cost, and any flake is reported as inconsistent. */
   deterministic?: boolean;
-  /** bayes: runs in all before the bisect stops with its best guess (default: 40 + 15 per halving of the candidates). */
+  /** bayes: runs in all before the bisect stops with its best guess (default: 50 + 30 per halving of the candidates). */
   budget?: number;
   /** Runs asked for per new probe (bayes: 1; majority: the majority of these, default 1; perf: initial samples, default 2). */
   repeat?: number;
@@ -53,6 +53,8 @@ export interface BisectSpec {
   same?: number;
   /** Perf: samples taken of each end before any comparison (default max(5, repeat + 2)). bayes: runs of the bad end (and, two-sided, of the good end) without it being shown bad before the bisect gives up (default 20). */
   endRuns?: number;
+  /** Perf: one more sample of each end every round (default false): for a machine whose speed drifts during the bisect. */
+  interleaveEnds?: boolean;
   /** Runs added to a commit whose verdict is unclear (default 1). */
   increment?: number;
   /** Per-commit budget of runs; still unclear after it → skip (default 2·repeat+1, perf 24; bayes: no limit per commit). */

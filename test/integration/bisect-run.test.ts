@@ -192,6 +192,9 @@ test('CLI: --json prints the SPEC result; text mode reports progress; exit codes
       ['bisect', 'run', '--repo', h.repo, '--bad', h.bad, '--', 'true'],
       ['bisect', 'run', '--repo', dir, '--good', h.good, '--bad', h.bad, '--', 'true'],
       ['bisect', 'run', '--repo', h.repo, '--good', h.good, '--bad', h.bad, '-j', '0', '--', 'true'],
+      ['bisect', 'run', '--repo', h.repo, '--good', h.good, '--bad', h.bad, '--confidence', '1.5', '--', 'true'],
+      ['bisect', 'run', '--repo', h.repo, '--good', h.good, '--bad', h.bad, '--interleave-ends', '--', 'true'],
+      ['bisect', 'run', '--repo', h.repo, '--good', h.good, '--bad', h.bad, '--metric', 'x', '--direction', 'lower', '--false-positives', '--', 'true'],
     ];
     const answers = await Promise.all(usage.map((args) => cli(args)));
     answers.forEach((r, i) => assert.equal(r.code, 2, `${usage[i]!.join(' ')}: ${r.stderr}`));

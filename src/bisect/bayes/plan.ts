@@ -31,9 +31,13 @@ export interface PlanOptions {
 
 export type Plan = { probes: ProbeRequest[] } | { done: BisectResult };
 
-/** Runs in all before the best guess is given: room for a flaky test at p ≈ 0.3 on a few hundred candidates. */
+/**
+ * Runs in all before the best guess is given: 50 + 30 per halving of the
+ * candidates (260 for 80), room for a test failing one run in ten; a test
+ * failing one in three needs about a quarter of it.
+ */
 export function defaultBudget(candidates: number): number {
-  return 40 + 15 * Math.ceil(Math.log2(candidates + 1));
+  return 50 + 30 * Math.ceil(Math.log2(candidates + 1));
 }
 
 export function planBayes(m: Model, slots: number, options: PlanOptions): Plan {

@@ -45,6 +45,7 @@ interface RunFlags {
   budget?: number;
   falsePositives?: boolean;
   deterministic?: boolean;
+  interleaveEnds?: boolean;
   firstParent?: boolean;
   confirm: boolean;
   logDir?: string;
@@ -62,11 +63,12 @@ export function registerBisect(program: Command): void {
     .option('--repo <dir>', 'the git repository', '.')
     .option('-j, --jobs <k>', 'runs at once, each in its own worktree', positive, 1)
     .option('--confidence <p>', 'stop when the most likely first bad commit has this probability (default 0.95)', probability)
-    .option('--budget <n>', 'runs in all before the most likely commit is reported as a best guess (default: 40 + 15 per halving of the candidates)', positive)
+    .option('--budget <n>', 'runs in all before the most likely commit is reported as a best guess (default: 50 + 30 per halving of the candidates)', positive)
     .option('--false-positives', 'the test may also fail before the first bad commit (at a lower rate)')
     .option('--deterministic', 'the test always fails after the first bad commit: git bisect\'s cost, and a flaky run is reported as a contradiction')
     .option('--metric <name>', 'perf: the command prints "NAME: number" lines; its exit status only says whether it ran')
     .option('--direction <dir>', 'perf: which direction is better, lower or higher')
+    .option('--interleave-ends', 'perf: a fresh sample of each end every round, for a machine whose speed drifts during the bisect')
     .option('--repeat <n>', 'runs per probe (perf: initial samples)', positive)
     .option('--max-runs <n>', 'runs at most per commit (perf: before it counts as skipped)', positive)
     .option('--first-parent', 'follow only the first parent of merges')
@@ -99,6 +101,7 @@ export function registerBisect(program: Command): void {
           budget: flags.budget,
           falsePositives: flags.falsePositives,
           deterministic: flags.deterministic,
+          interleaveEnds: flags.interleaveEnds,
           firstParent: flags.firstParent,
           confirm: flags.confirm,
           logDir: flags.logDir,
