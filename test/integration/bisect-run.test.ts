@@ -211,8 +211,14 @@ test('CLI: -v streams the test\'s output, --log-dir keeps every run\'s, and the 
     const script = path.join(dir, 'talk.sh');
     await writeFile(script, 'echo "checking commit $(cat id)"\ngrep -q good state || { echo "assertion failed in commit $(cat id)" >&2; exit 1; }\n');
     const logs = path.join(dir, 'logs');
-    const r = await cli(['bisect', 'run', '--repo', h.repo, '--good', h.good, '--bad', h.bad, '-v', '--log-dir', logs, '--', 'sh', script]);
+    const plot = path.join(dir, 'evidence.svg');
+    const r = await cli(['bisect', 'run', '--repo', h.repo, '--good', h.good, '--bad', h.bad, '-v', '--log-dir', logs, '--plot', plot, '--', 'sh', script]);
     assert.equal(r.code, 0, r.stderr);
+    // the plot: one mark per commit tested, the boundary drawn
+    const svg = await readFile(plot, 'utf8');
+    const probed = Number(/^(\d+) commits probed/m.exec(r.stdout)![1]);
+    assert.equal((svg.match(/<g class="mark"/g) ?? []).length, probed);
+    assert.match(svg, /<line class="boundary"/);
     // streamed: each line of output marked with its run and commit
     assert.match(r.stderr, /^ {2}\[1 [0-9a-f]{8}\] checking commit \d+$/m);
     assert.match(r.stderr, /^ {2}\[\d+ [0-9a-f]{8}\] assertion failed in commit \d+$/m);
