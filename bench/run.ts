@@ -1,12 +1,12 @@
 // Runs every benchmark in turn, each in its own process (so one's heap and
 // timers never disturb the next), passing the arguments through — e.g.
 // `npm run bench -- --write` refreshes every section of bench/RESULTS.md.
-// Run it on an otherwise idle machine: the figures are timings.
+// Run it on an otherwise idle machine: most figures are timings.
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
-const benches = ['claim.ts', 'ss.ts', 'bisect-perf.ts'];
+const benches = ['claim.ts', 'ss.ts', 'bisect-perf.ts', 'bisect-flaky.ts'];
 const args = process.argv.slice(2);
 let failed = 0;
 for (const b of benches) {

@@ -119,7 +119,8 @@ function evaluate(m: Model): void {
     if (m.spec.criterion === 'perf') {
       if (!m.endsDiffer) continue; // nothing to compare with yet; judged once the ends differ
       judgePerf(m, c);
-    } else if (c.given === undefined) {
+    } else if (c.given === undefined && m.spec.rule === 'majority') {
+      // the Bayesian rule judges from its posterior (bayes/), not per commit
       c.judgement = judgeOutcomes(countRuns(c.runs), m.spec.maxRuns);
       c.verdict = c.judgement === 'more' ? 'pending' : c.judgement;
     }

@@ -5,7 +5,8 @@
 // intersection over all the bad ones.
 import { and, andNot, bits, count, hasBit, orInto, setBit } from './bitset.ts';
 import type { Bits } from './bitset.ts';
-import type { Model } from './model.ts';
+import type { CommitRecord, Model } from './model.ts';
+import type { Verdict } from './types.ts';
 
 export interface Remaining {
   set: Bits;
@@ -15,7 +16,8 @@ export interface Remaining {
   skipped: Set<number>;
 }
 
-export function remainingOf(m: Model): Remaining {
+/** `verdict` reads a commit's verdict (default: the one the model judged). */
+export function remainingOf(m: Model, verdict: (c: CommitRecord) => Verdict = (c) => c.verdict): Remaining {
   const g = m.graph;
   let set = bits(g.size);
   for (let i = 0; i < g.size; i++) setBit(set, i);
@@ -23,12 +25,13 @@ export function remainingOf(m: Model): Remaining {
   const skipped = new Set<number>();
   for (const c of m.commits.values()) {
     if (c.node === undefined) continue;
-    if (c.verdict === 'bad') set = and(set, g.ancestors[c.node]!);
-    else if (c.verdict === 'good') orInto(excluded, g.ancestors[c.node]!);
-    else if (c.verdict === 'skip') skipped.add(c.node);
+    const v = verdict(c);
+    if (v === 'bad') set = and(set, g.ancestors[c.node]!);
+    else if (v === 'good') orInto(excluded, g.ancestors[c.node]!);
+    else if (v === 'skip') skipped.add(c.node);
   }
   set = andNot(set, excluded);
   let bad: number | null = null;
-  for (const c of m.commits.values()) if (c.node !== undefined && c.verdict === 'bad' && hasBit(set, c.node)) bad = c.node;
+  for (const c of m.commits.values()) if (c.node !== undefined && verdict(c) === 'bad' && hasBit(set, c.node)) bad = c.node;
   return { set, size: count(set), bad, skipped };
 }

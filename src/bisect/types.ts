@@ -17,12 +17,31 @@ export interface Observation {
 
 export type Criterion = 'build' | 'function' | 'perf';
 
+/**
+ * How build/function runs are judged. 'bayes' (the default): a posterior
+ * over the first bad commit for a test that may fail only some of the time
+ * (bayes/posterior.ts). 'majority': each commit is judged by the majority of
+ * its `repeat` runs and trusted, as git bisect trusts one run (kept for
+ * comparison; the benchmarks' baselines use it).
+ */
+export type Rule = 'bayes' | 'majority';
+
 /** Which direction of the metric is better; a regression moves the other way. */
 export type Direction = 'lower' | 'higher';
 
 export interface BisectSpec {
   criterion: Criterion;
-  /** Runs asked for per new probe (function: majority of these, default 1; perf: initial samples, default 2). */
+  /** build/function: how runs are judged (default 'bayes'). */
+  rule?: Rule;
+  /** bayes: stop once the most likely first bad commit has this posterior probability (default 0.95). */
+  confidence?: number;
+  /** bayes: the test may also fail before the culprit, at a lower unknown rate (default false: it never does). */
+  falsePositives?: boolean;
+  /** bayes: the test always fails after the culprit (default true for build, false for function): git's cost, and any flake is reported as inconsistent. */
+  deterministic?: boolean;
+  /** bayes: runs in all before the bisect stops with its best guess (default: 50 + 30 per halving of the candidates). */
+  budget?: number;
+  /** Runs asked for per new probe (bayes: 1; majority: the majority of these, default 1; perf: initial samples, default 2). */
   repeat?: number;
   /** Perf: the metric's name (for reports only). */
   metric?: string;
@@ -32,13 +51,15 @@ export interface BisectSpec {
   alpha?: number;
   /** Perf: a p-value above this means "not different" from that end (default 0.05). */
   same?: number;
-  /** Perf: samples taken of each end before any comparison (default max(5, repeat + 2)). */
+  /** Perf: samples taken of each end before any comparison (default max(5, repeat + 2)). bayes: runs of the bad end (and, two-sided, of the good end) without it being shown bad before the bisect gives up (default 20). */
   endRuns?: number;
+  /** Perf: one more sample of each end every round (default false): for a machine whose speed drifts during the bisect. */
+  interleaveEnds?: boolean;
   /** Runs added to a commit whose verdict is unclear (default 1). */
   increment?: number;
-  /** Per-commit budget of runs; still unclear after it → skip (default 2·repeat+1, perf 24). */
+  /** Per-commit budget of runs; still unclear after it → skip (default 2·repeat+1, perf 24; bayes: no limit per commit). */
   maxRuns?: number;
-  /** Probe the culprit and its parent again at the end (default true). */
+  /** majority/perf: probe the culprit and its parent again at the end (default true). bayes confirms by its posterior. */
   confirm?: boolean;
   /** Prefer a cached commit if it leaves at most this much more expected work (default 0.02 = 2 %). */
   cachedTolerance?: number;
@@ -97,6 +118,10 @@ export interface Evidence {
   samples?: number[];
   /** Perf: p that it is worse than the good reference / better than the bad one. */
   p_values?: { vs_good: number; vs_bad: number };
+  /** bayes: P(this commit is bad), i.e. the first bad commit is among its ancestors-or-self. */
+  p_bad?: number;
+  /** bayes: P(this commit is the first bad one). */
+  posterior?: number;
 }
 
 export type ResultReason =
@@ -124,7 +149,12 @@ export interface BisectResult {
   skipped: string[];
   /** When the answer is a range: every commit that may be the first bad one. */
   candidates?: string[];
+  /** Every commit tested, in history order (historyOrder in evidence.ts). */
   evidence: Evidence[];
+  /** bayes, with a culprit: 'confidence' = it reached the confidence asked for; 'budget' = the runs ran out first (a best guess). */
+  stop?: 'confidence' | 'budget';
+  /** One or two sentences saying what the answer means, for people (always set by the engine). */
+  message?: string;
 }
 
 /** What a driver should do next. */

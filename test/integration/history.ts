@@ -106,9 +106,9 @@ export async function makeHistory(seed: number, opts: { untestable: number }): P
   return { repo, shas, good: shas[good]!, bad: shas[main]!, bug: shas[bug]!, untestable: [...untestable].map((i) => shas[i]!) };
 }
 
-/** A test script that counts its runs in `counter`: 125 when untestable, else good/bad from the tree. */
+/** A test script that logs each run's commit index in `counter`: 125 when untestable, else good/bad from the tree. */
 export async function testScript(dir: string, counter: string): Promise<string> {
   const file = path.join(dir, `test-${path.basename(counter)}.sh`);
-  await writeFile(file, `echo run >> '${counter}'\ntest -e untestable && exit 125\ngrep -q good state\n`);
+  await writeFile(file, `cat id >> '${counter}'\ntest -e untestable && exit 125\ngrep -q good state\n`);
   return file;
 }

@@ -1,17 +1,25 @@
 // Simulated performance bisections: a linear history whose metric steps up
-// by `step` (a fraction) at one commit, measured with Gaussian noise of
-// `noise` (a fraction of the base value). Shared by the accuracy benchmark
-// and its small unit-test version; seeded, so every figure can be re-run.
+// by `step` (a fraction) at one commit, measured with noise of `noise` (a
+// fraction of the base value) of one of the shapes real machines show:
+// Gaussian; bimodal (a second machine state, a third of the runs 2·noise
+// slower); heavy-tailed (one run in twenty hit by something else, 3× the
+// value); drifting (the whole machine slowly getting slower and faster
+// again, ±noise over about 60 runs, on top of the Gaussian noise). Shared
+// by the accuracy benchmark and its small unit-test version; seeded, so
+// every figure can be re-run.
 import { createBisect, next, record } from '../../src/bisect/engine.ts';
 import type { BisectSpec, BisectState, Dag, Observation } from '../../src/bisect/types.ts';
 import { prng } from './prng.ts';
 
 export { prng };
 
+export type NoiseShape = 'gaussian' | 'bimodal' | 'heavy-tailed' | 'drift';
+
 export interface SimConfig {
   commits: number;
   step: number;
   noise: number;
+  shape?: NoiseShape;
   slots?: number;
   spec?: Partial<BisectSpec>;
 }
@@ -19,6 +27,7 @@ export interface SimConfig {
 export interface SimOutcome {
   right: boolean;
   found: boolean;
+  confidence: number;
   samples: number;
   rounds: number;
 }
@@ -50,7 +59,23 @@ function scenario(cfg: SimConfig, seed: number) {
   const normal = gaussian(rand);
   const culprit = 1 + Math.floor(rand() * (cfg.commits - 1));
   const index = new Map(Array.from({ length: cfg.commits }, (_, i) => [fakeSha(i), i] as const));
-  const measure = (sha: string): number => 100 * (1 + (index.get(sha)! >= culprit ? cfg.step : 0)) + 100 * cfg.noise * normal();
+  const phase = rand() * 2 * Math.PI;
+  let t = 0;
+  const measure = (sha: string): number => {
+    const base = 100 * (1 + (index.get(sha)! >= culprit ? cfg.step : 0));
+    const gauss = 100 * cfg.noise * normal();
+    t++;
+    switch (cfg.shape ?? 'gaussian') {
+      case 'gaussian':
+        return base + gauss;
+      case 'bimodal':
+        return base + gauss + (rand() < 1 / 3 ? 200 * cfg.noise : 0);
+      case 'heavy-tailed':
+        return rand() < 0.05 ? 3 * base + gauss : base + gauss;
+      case 'drift':
+        return base + gauss + 100 * cfg.noise * Math.sin(phase + (2 * Math.PI * t) / 60);
+    }
+  };
   return { culprit: fakeSha(culprit), dag: linearDag(cfg.commits), measure };
 }
 
@@ -60,7 +85,7 @@ function drive(state: BisectState, cfg: SimConfig, culprit: string, observe: (sh
     const step = next(state, cfg.slots ?? 1);
     if ('done' in step) {
       const r = step.done;
-      return { right: r.first_bad === culprit, found: r.first_bad !== null, samples: r.samples + extra.samples, rounds: r.rounds + extra.rounds };
+      return { right: r.first_bad === culprit, found: r.first_bad !== null, confidence: r.confidence, samples: r.samples + extra.samples, rounds: r.rounds + extra.rounds };
     }
     if ('wait' in step) throw new Error('simulation owes no runs');
     for (const p of step.probes) for (let k = 0; k < p.runs; k++) record(state, p.sha, observe(p.sha));
@@ -83,7 +108,7 @@ export function simulatePerf(cfg: SimConfig, seed: number): SimOutcome {
 export function simulateOneShot(cfg: SimConfig, seed: number): SimOutcome {
   const { culprit, dag, measure } = scenario(cfg, seed);
   const threshold = (measure(dag.good[0]!) + measure(dag.bad)) / 2;
-  const state = createBisect(dag, { criterion: 'function', repeat: 1, confirm: false });
+  const state = createBisect(dag, { criterion: 'function', rule: 'majority', repeat: 1, confirm: false });
   return drive(state, cfg, culprit, (sha) => ({ outcome: measure(sha) > threshold ? 'bad' : 'good' }), { samples: 2, rounds: 1 });
 }
 

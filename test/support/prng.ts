@@ -1,5 +1,5 @@
-// A seeded PRNG (mulberry32) for simulations and generated test histories:
-// every figure and every test case can be re-run exactly; no Math.random.
+// A seeded PRNG (mulberry32) for simulations, benchmarks and generated test
+// histories: every figure and every test case can be re-run exactly.
 export function prng(seed: number): () => number {
   let a = seed >>> 0;
   return () => {

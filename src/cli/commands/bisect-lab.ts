@@ -5,7 +5,7 @@ import type { Command } from 'commander';
 import { ApiError, type ApiClient } from '../../api/client.ts';
 import { FailureError, UserError } from '../../errors.ts';
 import { loadJobFile } from '../../jobfile/index.ts';
-import { formatReport } from '../../bisect-run/report.ts';
+import { formatReport } from '../bisect-report.ts';
 import type { Bisect } from '../../api/contract.ts';
 import { clientFor, isTty, out, parseId, printJson, withJson, withServer, type GlobalOptions } from '../common.ts';
 import { bisectGroup } from './bisect.ts';

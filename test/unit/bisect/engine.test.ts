@@ -90,24 +90,24 @@ test('infra failures are never evidence: the run stays owed until a real one arr
   assert.equal(step.done.samples, step.done.evidence.reduce((n, e) => n + e.outcomes.filter((o) => o !== 'infra').length, 0));
 });
 
-test('function with --repeat: the majority decides, a tie asks for one more run', () => {
+test('majority rule with --repeat: the majority decides, a tie asks for one more run', () => {
   const dag = linear(12);
   const truth = regressionAt(dag, sha('c5'));
   // every commit's second run lies
   const flaky = (s: string, nth: number): Observation => (nth === 1 ? { outcome: truth(s).outcome === 'bad' ? 'good' : 'bad' } : truth(s));
-  const r = drive(dag, { criterion: 'function', repeat: 3 }, flaky);
+  const r = drive(dag, { criterion: 'function', rule: 'majority', repeat: 3 }, flaky);
   assert.equal(r.result.first_bad, sha('c5'));
   // with two runs per probe each commit ties 1–1 and needs a third
-  const r2 = drive(dag, { criterion: 'function', repeat: 2 }, flaky);
+  const r2 = drive(dag, { criterion: 'function', rule: 'majority', repeat: 2 }, flaky);
   assert.equal(r2.result.first_bad, sha('c5'));
   assert.ok(r2.rounds.flat().some((p) => p.why === 'more'));
   assert.ok(r2.result.confidence < r.result.confidence + 1e-9 || r2.result.confidence < 0.99);
 });
 
-test('confidence: consistent deterministic runs are high, contradicted confirmation is low', () => {
+test('majority rule: consistent deterministic runs give a high confidence; the culprit and its parent are confirmed', () => {
   const dag = linear(12);
   const truth = regressionAt(dag, sha('c5'));
-  const clean = drive(dag, { criterion: 'function' }, truth);
+  const clean = drive(dag, { criterion: 'function', rule: 'majority' }, truth);
   assert.ok(clean.result.confidence > 0.95, `confidence ${clean.result.confidence}`);
   assert.equal(clean.runs, clean.result.samples);
   // the confirmation rounds re-ran the culprit and its parent
@@ -196,12 +196,12 @@ test('bad input is refused', () => {
   assert.throws(() => next(state, 0), /slots/);
 });
 
-test('contradicting verdicts in one round are measured again instead of giving up', () => {
+test('majority rule: contradicting verdicts in one round are measured again instead of giving up', () => {
   const dag = linear(30);
   const truth = regressionAt(dag, sha('c20'));
   // the first probe of the first round lies once: bad below a good probe
   const liar = sha('c7');
-  const r = drive(dag, { criterion: 'function' }, (s, nth) => (s === liar && nth === 0 ? { outcome: 'bad' } : truth(s)), 3);
+  const r = drive(dag, { criterion: 'function', rule: 'majority' }, (s, nth) => (s === liar && nth === 0 ? { outcome: 'bad' } : truth(s)), 3);
   assert.ok(r.rounds[0]!.some((p) => p.sha === liar), 'the liar is probed in the first round');
   assert.equal(r.result.first_bad, sha('c20'));
   assert.ok(r.rounds.flat().some((p) => p.sha === liar && p.why === 'more'));
