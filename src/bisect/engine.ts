@@ -8,14 +8,10 @@ import { planBayes } from './bayes/plan.ts';
 import { bayesStatus } from './bayes/status.ts';
 import { remainingOf } from './remaining.ts';
 import { resolveSpec } from './spec.ts';
-import type { BisectSpec, BisectState, Dag, LogEntry, Observation, Step } from './types.ts';
+import type { BisectSpec, BisectState, Dag, LogEntry, NextOptions, Observation, Step } from './types.ts';
 
-export interface NextOptions {
-  /** Commits whose build is already cached; they win near-ties. */
-  cached?: (sha: string) => boolean;
-  /** The same with a rank, lower first (when it was built): the earliest-built near-tie wins. */
-  cacheRank?: (sha: string) => number | undefined;
-}
+export type { NextOptions } from './types.ts';
+
 
 /** A new bisect over `dag`. Throws RangeError on a malformed spec or graph. */
 export function createBisect(dag: Dag, spec: BisectSpec): BisectState {
@@ -92,6 +88,6 @@ export function status(state: BisectState): Status {
 }
 
 function planRound(m: Model, slots: number, options: NextOptions) {
-  const cacheRank = options.cacheRank ?? (options.cached ? (sha: string) => (options.cached!(sha) ? 0 : undefined) : undefined);
+  const cacheRank = options.cacheRank;
   return m.spec.rule === 'bayes' ? planBayes(m, slots, { cacheRank }) : planClassic(m, slots, options);
 }

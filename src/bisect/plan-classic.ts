@@ -9,7 +9,7 @@ import { remainingOf, type Remaining } from './remaining.ts';
 import { selectProbes } from './select.ts';
 import { countRuns, samplesOf } from './verdict.ts';
 import type { BisectResult, ProbeRequest } from './types.ts';
-import type { NextOptions } from './engine.ts';
+import type { NextOptions } from './types.ts';
 
 export type Plan = { probes: ProbeRequest[] } | { done: BisectResult };
 
@@ -94,7 +94,7 @@ export function planClassic(m: Model, slots: number, options: NextOptions): Plan
     skipped: r.skipped,
     bad: r.bad,
     slots: Math.max(0, slots - mandatory.length),
-    cacheRank: options.cacheRank ?? (options.cached ? (sha: string) => (options.cached!(sha) ? 0 : undefined) : undefined),
+    cacheRank: options.cacheRank,
     cachedTolerance: spec.cachedTolerance,
   });
   // perf with interleaveEnds: a fresh sample of each end every round, so the references

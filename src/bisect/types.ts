@@ -162,3 +162,9 @@ export type Step =
   | { probes: ProbeRequest[]; round: number }
   | { wait: ProbeRequest[] }
   | { done: BisectResult };
+
+/** What a driver tells next() besides the slots. */
+export interface NextOptions {
+  /** Commits whose build is known (built, or failed recently), with a rank, lower first (when it was built): near-ties go to them, the earliest built first. */
+  cacheRank?: (sha: string) => number | undefined;
+}

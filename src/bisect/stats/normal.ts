@@ -3,7 +3,7 @@
 // is far more precise than any p-value threshold a bisect decides on.
 
 /** erfc(x) for any real x. */
-export function erfc(x: number): number {
+function erfc(x: number): number {
   const z = Math.abs(x);
   const t = 1 / (1 + 0.5 * z);
   const r =
@@ -25,9 +25,4 @@ export function erfc(x: number): number {
 /** P(Z > z) for a standard normal Z. */
 export function normalSf(z: number): number {
   return 0.5 * erfc(z / Math.SQRT2);
-}
-
-/** P(Z <= z) for a standard normal Z. */
-export function normalCdf(z: number): number {
-  return 0.5 * erfc(-z / Math.SQRT2);
 }

@@ -5,6 +5,7 @@ import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import { UserError } from '../../errors.ts';
+import { absolutePath, oneOf, positiveInt } from '../options.ts';
 import { bisectRun } from '../../bisect-run/run.ts';
 import { evidenceRows } from '../../bisect/evidence.ts';
 import { plotSvg } from '../../bisect/plot.ts';
@@ -14,12 +15,6 @@ import { formatReport, roundLine, runLine } from '../bisect-report.ts';
 /** The `bisect` command of `program`, created on first use. */
 export function bisectGroup(program: Command): Command {
   return program.commands.find((c) => c.name() === 'bisect') ?? program.command('bisect').description('find the commit that introduced a regression');
-}
-
-function positive(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive integer');
-  return n;
 }
 
 function probability(value: string): number {
@@ -61,19 +56,19 @@ export function registerBisect(program: Command): void {
     .requiredOption('--bad <ref>', 'a bad commit')
     .option('--good <ref>', 'a good commit (repeatable)', collect, [])
     .option('--repo <dir>', 'the git repository', '.')
-    .option('-j, --jobs <k>', 'runs at once, each in its own worktree', positive, 1)
+    .option('-j, --jobs <k>', 'runs at once, each in its own worktree', positiveInt, 1)
     .option('--confidence <p>', 'stop when the most likely first bad commit has this probability (default 0.95)', probability)
-    .option('--budget <n>', 'runs in all before the most likely commit is reported as a best guess (default: 50 + 30 per halving of the candidates)', positive)
+    .option('--budget <n>', 'runs in all before the most likely commit is reported as a best guess (default: 50 + 30 per halving of the candidates)', positiveInt)
     .option('--false-positives', 'the test may also fail before the first bad commit (at a lower rate)')
     .option('--deterministic', 'the test always fails after the first bad commit: git bisect\'s cost, and a flaky run is reported as a contradiction')
     .option('--metric <name>', 'perf: the command prints "NAME: number" lines; its exit status only says whether it ran')
-    .option('--direction <dir>', 'perf: which direction is better, lower or higher')
+    .option('--direction <dir>', 'perf: which direction is better, lower or higher', oneOf(['lower', 'higher'] as const))
     .option('--interleave-ends', 'perf: a fresh sample of each end every round, for a machine whose speed drifts during the bisect')
-    .option('--repeat <n>', 'runs per probe (perf: initial samples)', positive)
-    .option('--max-runs <n>', 'runs at most per commit (perf: before it counts as skipped)', positive)
+    .option('--repeat <n>', 'runs per probe (perf: initial samples)', positiveInt)
+    .option('--max-runs <n>', 'runs at most per commit (perf: before it counts as skipped)', positiveInt)
     .option('--first-parent', 'follow only the first parent of merges')
     .option('--no-confirm', 'perf, --deterministic: do not run the culprit\'s parent again at the end')
-    .option('--log-dir <dir>', 'keep each run\'s output here (default: a new directory under the system temp dir)')
+    .option('--log-dir <dir>', 'keep each run\'s output here (default: a new directory under the system temp dir)', absolutePath)
     .option('--plot <file.svg>', 'also draw the evidence as an SVG')
     .option('-v, --verbose', 'stream each run\'s output')
     .option('--json', 'print the result as JSON')
