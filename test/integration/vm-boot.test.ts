@@ -5,15 +5,15 @@
 // is missing, except under CI.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:http';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { packEntries } from '../../src/artifacts/cgz.ts';
 import { bootVm, type VmBootRequest } from '../../src/vm/boot.ts';
-import { envInitrd, installedKernels, modulesInitrd } from '../../src/vm/initrd.ts';
+import { installedKernels, modulesInitrd } from '../../src/vm/initrd.ts';
+import { guestJobInitrds } from '../support/vm.ts';
 import { buildOsImage } from '../../src/vm/os-image.ts';
 import { tempDir } from '../support/tmp.ts';
+import { recordServer, type RecordServer } from '../support/record-server.ts';
 
 const qemu = (() => {
   try {
@@ -29,61 +29,36 @@ const missing = !qemu ? 'qemu-system-x86_64 is not installed (apt-get install qe
 if (missing && process.env.CI) throw new Error(`vm boot tests cannot run under CI: ${missing}`);
 if (missing) console.log(`# SKIP vm boot tests: ${missing}`);
 
-interface Seen {
-  method: string;
-  path: string;
-  auth: string | undefined;
-  body: Buffer;
-}
-
 describe('a vm boot of Debian\'s kernel', { skip: missing || false }, () => {
   const t = tempDir('stacklab-vm-');
-  let server: Server;
-  let port = 0;
-  let seen: Seen[] = [];
-  /** Status for a path, else 200 {}. */
-  let answer: (path: string) => number = () => 200;
+  let api: RecordServer;
   let osImage = '';
   let modules = '';
   let n = 0;
 
   before(async () => {
-    server = createServer((req, res) => {
-      const parts: Buffer[] = [];
-      req.on('data', (c: Buffer) => parts.push(c));
-      req.on('end', () => {
-        seen.push({ method: req.method!, path: req.url!, auth: req.headers.authorization, body: Buffer.concat(parts) });
-        const status = answer(req.url!);
-        res.writeHead(status, { 'content-type': 'application/json' });
-        res.end(status === 200 ? '{}' : JSON.stringify({ error: 'conflict', message: 'job is not yours' }));
-      });
-    });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    port = (server.address() as { port: number }).port;
+    api = await recordServer();
     osImage = join(t.dir, 'os.cgz');
     await buildOsImage({ arch: 'x86_64', os: 'debian', osVersion: '12', debCache: join(t.dir, 'debs') }, osImage);
     modules = join(t.dir, 'modules.cgz');
     await modulesInitrd({ release: kernel!.release, outFile: modules });
   });
   after(async () => {
-    await new Promise<void>((r) => server.close(() => r()));
+    await api.close();
     t.cleanup();
   });
 
   /** A job.cgz with this suite run script, and the env initrd; boots it. */
   async function boot(run: string, opts: Partial<VmBootRequest> & { runtimeSec?: number } = {}) {
     const dir = join(t.dir, `boot-${++n}`);
-    const job = join(t.dir, `job-${n}.cgz`);
-    const env = join(t.dir, `env-${n}.cgz`);
-    writeFileSync(job, await packEntries([{ name: 'job.yaml', data: `id: ${n}\nsuite: probe\n` }, { name: 'suite/run', data: run, mode: 0o755 }]));
-    writeFileSync(env, await envInitrd({ greeting: "it's $(not) run", STACKLAB_SUITE: 'probe' }));
-    seen = [];
+    const jobInitrds = await guestJobInitrds(t.dir, { id: n, suite: 'probe', files: [{ name: 'suite/run', data: run, mode: 0o755 }], env: { greeting: "it's $(not) run" } });
+    api.seen = [];
     return bootVm({
       arch: 'x86_64',
       group: 'vm-2p2g',
       kernel: kernel!.vmlinuz,
-      initrds: [osImage, modules, job, env],
-      guest: { server: `http://10.0.2.2:${port}`, job: n, testbox: 'vm-2p2g-1', token: `token-${n}`, runtimeSec: opts.runtimeSec ?? 60 },
+      initrds: [osImage, modules, ...jobInitrds],
+      guest: { server: `http://10.0.2.2:${api.port}`, job: n, testbox: 'vm-2p2g-1', token: `token-${n}`, runtimeSec: opts.runtimeSec ?? 60 },
       workDir: dir,
       deadlines: { bootMs: 60_000, networkMs: 30_000, jobMs: 90_000 },
       accel: 'tcg',
@@ -99,7 +74,7 @@ describe('a vm boot of Debian\'s kernel', { skip: missing || false }, () => {
     assert.ok(seconds < 60, `boot + job + power-off took ${seconds.toFixed(1)} s`);
     assert.ok(r.probe, 'accel auto probed KVM');
     if (!r.probe!.usable) assert.equal(r.accel, 'tcg');
-    const paths = seen.map((s) => `${s.method} ${s.path}`);
+    const paths = api.seen.map((s) => `${s.method} ${s.path}`);
     const id = n;
     assert.deepEqual(paths, [
       `POST /api/jobs/${id}/stage`,
@@ -110,15 +85,15 @@ describe('a vm boot of Debian\'s kernel', { skip: missing || false }, () => {
       `POST /api/jobs/${id}/result/dmesg?testbox=vm-2p2g-1`,
       `POST /api/jobs/${id}/close`,
     ]);
-    assert.ok(seen.every((s) => s.auth === `Bearer token-${id}`), 'every request carries the job credential');
-    assert.deepEqual(JSON.parse(seen[0]!.body.toString()), { testbox: 'vm-2p2g-1', stage: 'running' });
-    assert.deepEqual(JSON.parse(seen.at(-1)!.body.toString()), { testbox: 'vm-2p2g-1', health: 'success' });
-    const output = seen[3]!.body.toString();
+    assert.ok(api.seen.every((s) => s.auth === `Bearer token-${id}`), 'every request carries the job credential');
+    assert.deepEqual(JSON.parse(api.seen[0]!.body.toString()), { testbox: 'vm-2p2g-1', stage: 'running' });
+    assert.deepEqual(JSON.parse(api.seen.at(-1)!.body.toString()), { testbox: 'vm-2p2g-1', health: 'success' });
+    const output = api.seen[3]!.body.toString();
     assert.match(output, /^greeting=it's \$\(not\) run$/m, 'a parameter arrives as its value, never as shell text');
     assert.match(output, /^cpus: 2$/m, 'vm-2p2g has 2 CPUs');
     assert.match(output, new RegExp(`^kernel: ${kernel!.release.replace(/[.+]/g, '\\$&')}$`, 'm'));
-    assert.equal(seen[2]!.body.toString(), 'made\n');
-    assert.match(seen[5]!.body.toString(), /Linux version/, 'dmesg is the kernel log');
+    assert.equal(api.seen[2]!.body.toString(), 'made\n');
+    assert.match(api.seen[5]!.body.toString(), /Linux version/, 'dmesg is the kernel log');
     assert.ok(r.timeline.poweroff! < r.timeline.exit!, 'qemu ended after the guest powered off');
     assert.match(readFileSync(r.consoleFile, 'utf8'), /STACKLAB: closed health=success/);
   });
@@ -129,7 +104,7 @@ describe('a vm boot of Debian\'s kernel', { skip: missing || false }, () => {
     assert.equal(r.outcome.result === 'failed' && r.outcome.stat, 'boot.panic');
     assert.match(r.outcome.detail, /^Kernel panic - not syncing: (VFS: Unable to mount root fs|No working init found)/);
     assert.ok(r.durationMs < 40_000);
-    assert.deepEqual(seen, []);
+    assert.deepEqual(api.seen, []);
   });
 
   test('a job that outlives its deadline is killed and classified timeout', async () => {
@@ -137,18 +112,18 @@ describe('a vm boot of Debian\'s kernel', { skip: missing || false }, () => {
     const r = await boot('#!/bin/sh\necho sleeping\nsleep 120\n', { deadlines: { bootMs: 60_000, networkMs: 30_000, jobMs: 3_000 } });
     assert.equal(r.outcome.result, 'timeout');
     assert.ok(r.timeline['job start']! + 3_000 <= r.timeline.exit! + 50);
-    assert.ok(!seen.some((s) => s.path.includes('/close')), 'the guest never got to close');
+    assert.ok(!api.seen.some((s) => s.path.includes('/close')), 'the guest never got to close');
   });
 
   test('a report the server refuses stops the guest at once', async () => {
-    answer = (path) => (path.endsWith('/stage') ? 409 : 200);
+    api.answer = (path) => (path.endsWith('/stage') ? 409 : 200);
     try {
       const r = await boot('#!/bin/sh\necho never\n');
       assert.equal(r.outcome.result, 'refused');
       assert.match(r.outcome.detail, /409/);
-      assert.equal(seen.length, 1);
+      assert.equal(api.seen.length, 1);
     } finally {
-      answer = () => 200;
+      api.answer = () => 200;
     }
   });
 

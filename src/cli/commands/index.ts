@@ -10,7 +10,8 @@ import { registerBisect } from './bisect.ts';
 import { registerBisectLab } from './bisect-lab.ts';
 import { registerBuilds } from './builds.ts';
 import { registerDemo } from './demo.ts';
+import { registerOsimage } from './osimage.ts';
 
 export type RegisterCommand = (program: Command) => void;
 
-export const commands: RegisterCommand[] = [registerServer, registerTestbox, registerSubmit, registerJobs, registerTestboxes, registerSchema, registerBuilds, registerBisect, registerBisectLab, registerDemo];
+export const commands: RegisterCommand[] = [registerServer, registerTestbox, registerSubmit, registerJobs, registerTestboxes, registerSchema, registerBuilds, registerBisect, registerBisectLab, registerDemo, registerOsimage];
