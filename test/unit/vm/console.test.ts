@@ -1,4 +1,4 @@
-// The boot classifier on real consoles (test/fixtures/vm-console: captured
+// The boot classifier on real consoles (test/fixtures/vm-console/*.console: captured
 // from qemu boots of the lab's tiny kernel and Debian's) and on the ends that
 // are hard to provoke on purpose (qemu that cannot start, a hang).
 import { test } from 'node:test';
@@ -11,26 +11,26 @@ const fixture = (name: string) => readFileSync(join(import.meta.dirname, '..', '
 const facts = (console: string, more: Partial<BootFacts> = {}): BootFacts => ({ console, exitCode: 0, signal: null, stderr: '', ...more });
 
 test('a guest that closed its job is closed, with the health and exit status it reported', () => {
-  assert.deepEqual(classifyBoot(facts(fixture('tiny-closed.log'))), { result: 'closed', health: 'success', rc: 0, detail: 'the guest closed the job (success)' });
-  const t = classifyBoot(facts(fixture('tiny-guest-timeout.log')));
+  assert.deepEqual(classifyBoot(facts(fixture('tiny-closed.console'))), { result: 'closed', health: 'success', rc: 0, detail: 'the guest closed the job (success)' });
+  const t = classifyBoot(facts(fixture('tiny-guest-timeout.console')));
   assert.equal(t.result, 'closed');
   assert.equal(t.result === 'closed' && t.health, 'timeout');
 });
 
 test('a panic before the job is boot.panic, with the panic line', () => {
-  const o = classifyBoot(facts(fixture('tiny-panic-no-init.log')));
+  const o = classifyBoot(facts(fixture('tiny-panic-no-init.console')));
   assert.equal(o.result, 'failed');
   assert.equal(o.result === 'failed' && o.stat, 'boot.panic');
   assert.match(o.detail, /^Kernel panic - not syncing: No working init found/);
 });
 
 test('a panic during the job is job.panic, not a boot failure', () => {
-  const o = classifyBoot(facts(fixture('debian-job-panic.log')));
+  const o = classifyBoot(facts(fixture('debian-job-panic.console')));
   assert.deepEqual(o, { result: 'failed', stat: 'job.panic', detail: 'Kernel panic - not syncing: sysrq triggered crash' });
 });
 
 test('userspace without a network is boot.no_network, with the runner\'s reason', () => {
-  assert.deepEqual(classifyBoot(facts(fixture('debian-no-interface.log'))), { result: 'failed', stat: 'boot.no_network', detail: 'no interface' });
+  assert.deepEqual(classifyBoot(facts(fixture('debian-no-interface.console'))), { result: 'failed', stat: 'boot.no_network', detail: 'no interface' });
   // Killed at the network deadline: the runner never got to say why.
   const killed = classifyBoot(facts('[ 1.0] Linux version 6.1\nSTACKLAB: init kernel=6.1\n', { exitCode: null, signal: 'SIGKILL', killedFor: 'network' }));
   assert.equal(killed.result === 'failed' && killed.stat, 'boot.no_network');
@@ -73,7 +73,7 @@ test('markers are found inside lines the kernel interleaved, and only the known 
 });
 
 test('redact blanks the job credential out of a console', () => {
-  const text = fixture('tiny-closed.log');
+  const text = fixture('tiny-closed.console');
   assert.ok(text.includes('tok123'), 'the fixture shows the token on the kernel command line');
   assert.ok(!redact(text, 'tok123').includes('tok123'));
 });
