@@ -164,6 +164,8 @@ export async function stageOsImage(spec: OsImageSpec, stage: string): Promise<vo
   await writeFile(join(stage, 'etc', 'passwd'), 'root:x:0:0:root:/root:/bin/sh\n');
   await writeFile(join(stage, 'etc', 'group'), 'root:x:0:\n');
   await writeFile(join(stage, 'etc', 'hostname'), 'stacklab-guest\n');
+  // busybox df and mount read the mount table from /etc/mtab.
+  await symlink('/proc/self/mounts', join(stage, 'etc', 'mtab'));
 }
 
 /** Makes the os image as one .cgz file. */
