@@ -5,7 +5,7 @@
 // is missing, except under CI.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { bootVm, type VmBootRequest } from '../../src/vm/boot.ts';
@@ -24,8 +24,22 @@ const qemu = (() => {
   }
 })();
 const kernels = await installedKernels();
+const readable = (f: string) => {
+  try {
+    accessSync(f, constants.R_OK);
+    return true;
+  } catch {
+    return false;
+  }
+};
 const kernel = kernels.filter((k) => existsSync(join('/lib/modules', k.release, 'modules.dep'))).at(-1);
-const missing = !qemu ? 'qemu-system-x86_64 is not installed (apt-get install qemu-system-x86)' : !kernel ? 'no Debian kernel in /boot (apt-get install linux-image-amd64)' : '';
+const missing = !qemu
+  ? 'qemu-system-x86_64 is not installed (apt-get install qemu-system-x86)'
+  : !kernel
+    ? 'no Debian kernel in /boot (apt-get install linux-image-amd64)'
+    : !readable(kernel.vmlinuz)
+      ? `${kernel.vmlinuz} is not readable by this user (Debian installs it 0600)`
+      : '';
 if (missing && process.env.CI) throw new Error(`vm boot tests cannot run under CI: ${missing}`);
 if (missing) console.log(`# SKIP vm boot tests: ${missing}`);
 
