@@ -202,6 +202,19 @@ export async function makeKernelHistory(dir: string, opts: { tarball?: string } 
   }
 }
 
+/**
+ * Makes the kernel upstream the lab's registry points at
+ * (upstreams/linux/linux.yaml) if it is missing or stale; returns the
+ * history, or undefined if the lab has no local linux upstream.
+ */
+export async function ensureKernelUpstream(labDir: string, opts: { tarball?: string } = {}): Promise<KernelHistory | undefined> {
+  const entry = join(labDir, 'upstreams', 'linux', 'linux.yaml');
+  if (!existsSync(entry)) return undefined;
+  const url = /^url:\s*(\S+)/m.exec(readFileSync(entry, 'utf8'))?.[1];
+  if (!url || /^[a-z]+:\/\//.test(url)) return undefined;
+  return makeKernelHistory(resolve(labDir, url), opts);
+}
+
 if (import.meta.main) {
   const args = process.argv.slice(2);
   const at = args.indexOf('--tarball');
