@@ -58,7 +58,7 @@ export function hostArch(): string {
 }
 
 /** The server host's os and version from /etc/os-release (ID, VERSION_ID). */
-function hostOs(): { os: string; os_version: string } {
+export function hostOs(): { os: string; os_version: string } {
   try {
     const text = readFileSync('/etc/os-release', 'utf8');
     const get = (k: string) => text.match(new RegExp(`^${k}="?([^"\\n]*)"?$`, 'm'))?.[1];

@@ -12,6 +12,7 @@ import { promisify } from 'node:util';
 import { packDirectory, packEntries, sha256File } from '../artifacts/cgz.ts';
 import { writeFile } from 'node:fs/promises';
 import { FULL_SHA, git, mirrorName } from '../stack/git.ts';
+import { hostArch } from '../config.ts';
 import { ProcessRuntime } from '../runtime/process.ts';
 import { RESERVED_ENV } from '../jobfile/env.ts';
 import type { Runtime } from '../runtime/runtime.ts';
@@ -21,7 +22,7 @@ const DRIVER = join(import.meta.dirname, 'driver.sh');
 const PARAM = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const PKGNAME = /^[a-z0-9][a-z0-9._+-]{0,63}$/;
 /** Variables the runner sets; a build parameter may not replace them. */
-const RESERVED = new Set(['config', 'commit', 'upstream_url', 'srcdir', 'pkgdir', 'startdir', 'pkgname', 'pkgver', 'LANG', 'LC_ALL', 'SHELL']);
+const RESERVED = new Set(['config', 'commit', 'upstream_url', 'srcdir', 'pkgdir', 'startdir', 'pkgname', 'pkgver', 'os_arch', 'cachedir', 'LANG', 'LC_ALL', 'SHELL']);
 /** Names that change how every program or shell starts (the loader's LD_*, bash's, PATH…): never a build parameter. */
 const isReserved = (k: string) => RESERVED.has(k) || RESERVED_ENV.test(k);
 
@@ -31,6 +32,14 @@ export interface PkgbuildRequest {
   build: { pkg: string; fork: string; upstream_url: string; commit: string; config: string | null; params: Record<string, string>; build_key: string };
   /** Testbox-wide bare mirrors, one per upstream url. */
   gitCacheDir: string;
+  /** The build's os_arch, the recipe's `$os_arch` (default: this host's). */
+  osArch?: string;
+  /**
+   * A testbox-wide directory kept across builds; a recipe gets
+   * `$cachedir` = <this>/<pkgname> for what it may reuse (ccache, kept
+   * object trees). What it keeps there must never change a build's output.
+   */
+  cacheDir?: string;
   outDir: string;
   logFile: string;
   timeoutMs: number;
@@ -145,7 +154,12 @@ export async function runPkgbuild(req: PkgbuildRequest): Promise<PkgbuildOutcome
       await copyFile(join(req.jobDir, 'config'), config);
       await log(`config ${b.config} copied to $srcdir/config`);
     }
-    const env = { ...base, ...b.params, config, commit: b.commit, upstream_url: b.upstream_url, srcdir, pkgdir, startdir, pkgname: info.pkgname!, pkgver: info.pkgver ?? '' };
+    let cachedir = '';
+    if (req.cacheDir) {
+      cachedir = join(req.cacheDir, info.pkgname!);
+      await mkdir(cachedir, { recursive: true });
+    }
+    const env = { ...base, ...b.params, config, commit: b.commit, upstream_url: b.upstream_url, srcdir, pkgdir, startdir, pkgname: info.pkgname!, pkgver: info.pkgver ?? '', os_arch: req.osArch ?? hostArch(), cachedir };
     const deadline = Date.now() + req.timeoutMs;
     for (const fn of ['prepare', 'build', 'package']) {
       await log(`${fn}()`);

@@ -12,7 +12,8 @@ import { registerBisectLab } from './bisect-lab.ts';
 import { registerBuilds } from './builds.ts';
 import { registerDemo } from './demo.ts';
 import { registerAccount } from './account.ts';
+import { registerOsimage } from './osimage.ts';
 
 export type RegisterCommand = (program: Command) => void;
 
-export const commands: RegisterCommand[] = [registerServer, registerTestbox, registerSubmit, registerSplit, registerJobs, registerTestboxes, registerSchema, registerBuilds, registerBisect, registerBisectLab, registerDemo, registerAccount];
+export const commands: RegisterCommand[] = [registerServer, registerTestbox, registerSubmit, registerSplit, registerJobs, registerTestboxes, registerSchema, registerBuilds, registerBisect, registerBisectLab, registerDemo, registerAccount, registerOsimage];
