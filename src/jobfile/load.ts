@@ -21,7 +21,12 @@ export interface LoadContext {
   warnings?: JobFileIssue[];
   /** Values made so far: capped, so a few lines of aliases cannot expand to millions. */
   made?: number;
+  /** The collections being converted now (an alias to one of them is a cycle), and how deep. */
+  open?: Set<YNode>;
 }
+
+/** How deep a job's values may nest (lkp's have a few levels; the parser's stack must hold). */
+export const MAX_NESTING = 64;
 
 export const MAX_VALUES = 100_000;
 
@@ -90,9 +95,30 @@ function convert(ctx: LoadContext, s: DocState, node: YNode | null | undefined, 
   if (isAlias(node)) {
     const target = node.resolve(s.doc);
     if (!target) ctx.issues.push(issueAt(pos, '', `unknown alias *${node.source}`));
+    if (target && ctx.open?.has(target as YNode)) {
+      ctx.issues.push(issueAt(pos, '', `the alias *${node.source} refers to a value that holds it (a cycle)`));
+      return { kind: 'scalar', pos, value: null, text: null };
+    }
     return convert(ctx, s, (target ?? null) as YNode | null, pos);
   }
+  if (isSeq(node) || isMap(node)) {
+    const open = (ctx.open ??= new Set());
+    if (open.size >= MAX_NESTING) {
+      ctx.issues.push(issueAt(pos, '', `values nest more than ${MAX_NESTING} deep`));
+      return { kind: 'scalar', pos, value: null, text: null };
+    }
+    open.add(node);
+    try {
+      return convertCollection(ctx, s, node, pos);
+    } finally {
+      open.delete(node);
+    }
+  }
   if (isScalar(node)) return scalarOf(ctx, node, pos);
+  return { kind: 'scalar', pos, value: null, text: null };
+}
+
+function convertCollection(ctx: LoadContext, s: DocState, node: YNode, pos: SourcePos): LNode {
   const tag = (node as { tag?: string }).tag;
   if (tag && !CORE_TAGS.has(tag)) {
     ctx.issues.push(issueAt(pos, '', `the tag ${tag} makes a Ruby object; a job holds plain values`));

@@ -23,7 +23,7 @@ export const buildRoutes: FastifyPluginAsync<{ scheduler: Scheduler }> = async (
         response: { 200: Type.Array(Build), ...errorResponses },
       },
     },
-    async (request) => scheduler.builds(request.query),
+    async (request) => scheduler.builds({ state: request.query.state, pkg: request.query.pkg, limit: request.query.limit }),
   );
 
   app.get(

@@ -21,12 +21,14 @@ export const dashboardRoutes: FastifyPluginAsync<{ scheduler: Scheduler }> = asy
         querystring: Type.Object({
           stage: Type.Optional(StageSchema),
           health: Type.Optional(HealthSchema),
-          suite: Type.Optional(Type.String({ maxLength: 64 })),
+          suite: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$' })),
         }),
       },
     },
     async (request, reply) => {
-      const filter = request.query;
+      // Only the filters the page declares reach the store (a query may carry anything else).
+      const { stage, health, suite } = request.query;
+      const filter = { stage, health, suite };
       const [testboxes, jobs, builds, bisects] = await Promise.all([
         scheduler.testboxes(),
         scheduler.jobs({ ...filter, limit: 50 }),

@@ -78,7 +78,10 @@ export const jobRoutes: FastifyPluginAsync<{ scheduler: Scheduler }> = async (fa
         response: { 200: Type.Array(Job), ...errorResponses },
       },
     },
-    async (request) => scheduler.jobs(request.query),
+    async (request) => {
+      const { stage, health, suite, account, before, limit } = request.query;
+      return scheduler.jobs({ stage, health, suite, account, before, limit });
+    },
   );
 
   app.get(
