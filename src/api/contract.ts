@@ -180,7 +180,7 @@ export type TestboxRegistration = Static<typeof TestboxRegistration>;
 export const Registered = Type.Object({
   heartbeat_interval: Type.Integer({ description: 'ms between heartbeats' }),
   token: Type.Optional(Type.String({ description: "With accounts on: the box's own token, for every request it makes from now on" })),
-  ended: Type.Array(Type.Integer(), { description: "Jobs its previous incarnation held, now ended abnormal (and retried where the rules retry)" }),
+  ended: Type.Array(Type.Integer(), { description: "Jobs its previous incarnation held: handed out again if it never started them, else ended abnormal (a build is retried)" }),
 });
 export type Registered = Static<typeof Registered>;
 

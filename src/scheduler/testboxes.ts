@@ -13,6 +13,7 @@ import { newToken, secretName, tokenHash } from '../store/credentials.ts';
 import type { HeartbeatReply, Registered, Testbox } from '../api/contract.ts';
 import type { Ctx } from './context.ts';
 import { finishInTx } from './finish.ts';
+import { requeueInTx } from './requeue.ts';
 import { mustBeTestbox, type Caller } from './access.ts';
 
 const HOST = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
@@ -46,14 +47,20 @@ export async function register(ctx: Ctx, info: TestboxInfo, cred: Credentials = 
   return { heartbeat_interval: ctx.config.timing.heartbeatInterval, ended, ...(issued ? { token: issued.token } : {}) };
 }
 
-/** A registration is a new incarnation of the box: the jobs the old one held will never be reported on. */
+/**
+ * A registration is a new incarnation of the box: the jobs the old one held
+ * will never be reported on. One it never started (boot) is handed out
+ * again; one it was running is ended abnormal (a build is retried).
+ */
 async function endPreviousIncarnation(ctx: Ctx, hostname: string): Promise<number[]> {
   const ended: number[] = [];
   for (const row of await jobsOnTestbox(ctx.store.db, hostname)) {
+    const reason = `testbox ${hostname} registered again: its previous incarnation is gone`;
     const done = await ctx.store.tx(async (t) => {
       const current = await getJob(t.db, row.id);
       if (!current || current.stage !== row.stage || current.assigned !== hostname) return false;
-      return finishInTx(ctx, t, current, { health: 'abnormal', from: [row.stage], detail: { reason: `testbox ${hostname} registered again: its previous incarnation is gone`, stage: row.stage, testbox: hostname } });
+      if (current.stage === 'boot') return requeueInTx(ctx, t, current, hostname, reason);
+      return finishInTx(ctx, t, current, { health: 'abnormal', from: [row.stage], detail: { reason, stage: row.stage, testbox: hostname } });
     });
     if (done) ended.push(row.id);
   }
@@ -64,8 +71,9 @@ async function endPreviousIncarnation(ctx: Ctx, hostname: string): Promise<numbe
  * A heartbeat. With `running` (the jobs the box runs), a job the scheduler
  * believes the box holds but the box does not run — and was handed over long
  * enough ago that it is not merely in flight (the answer of a long-poll lost
- * when a server died mid-reply is the case) — is ended abnormal at once (a
- * build is retried), instead of waiting for its boot deadline.
+ * when a server died mid-reply is the case) — is handed out again if it was
+ * never started (boot), or ended abnormal if it was (a build is retried),
+ * instead of waiting for its deadline.
  */
 export async function beat(ctx: Ctx, hostname: string, caller: Caller, running?: number[]): Promise<HeartbeatReply> {
   mustBeTestbox(caller, hostname);
@@ -79,7 +87,9 @@ export async function beat(ctx: Ctx, hostname: string, caller: Caller, running?:
       await ctx.store.tx(async (t) => {
         const current = await getJob(t.db, row.id);
         if (!current || current.stage !== row.stage || current.assigned !== hostname) return;
-        await finishInTx(ctx, t, current, { health: 'abnormal', from: [row.stage], detail: { reason: `testbox ${hostname} no longer runs it`, stage: row.stage, testbox: hostname } });
+        // Never started there (its hand-over was lost): handed out again. Started and lost: abnormal.
+        if (current.stage === 'boot') await requeueInTx(ctx, t, current, hostname, `testbox ${hostname} never got it`);
+        else await finishInTx(ctx, t, current, { health: 'abnormal', from: [row.stage], detail: { reason: `testbox ${hostname} no longer runs it`, stage: row.stage, testbox: hostname } });
       });
     }
   }

@@ -6,6 +6,9 @@ import { createReadStream, existsSync } from 'node:fs';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ApiClient } from '../api/client.ts';
+
+/** What fetches a file: the API client, or a reporter that tries again while the server is away. */
+export type Downloader = Pick<ApiClient, 'download'>;
 import { unpack } from '../artifacts/cgz.ts';
 import type { ArtifactRef } from '../api/contract.ts';
 
@@ -33,7 +36,7 @@ export class ArtifactCache {
   }
 
   /** The verified local file of an artifact, downloading it if needed. */
-  file(client: ApiClient, a: ArtifactRef): Promise<string> {
+  file(client: Downloader, a: ArtifactRef): Promise<string> {
     const target = join(this.dir, a.build_key, a.name);
     return this.#once(target, async () => {
       if (existsSync(target) && (await sha256Of(target)) === a.sha256) return target;
@@ -51,7 +54,7 @@ export class ArtifactCache {
   }
 
   /** The unpacked tree of a .cgz artifact (shared by the jobs that use it: treat it as read-only). */
-  tree(client: ApiClient, a: ArtifactRef): Promise<string> {
+  tree(client: Downloader, a: ArtifactRef): Promise<string> {
     const root = join(this.dir, a.build_key, `${a.name}.d`);
     return this.#once(root, async () => {
       if (existsSync(join(root, '.stacklab-complete'))) return root;

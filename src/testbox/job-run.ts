@@ -48,7 +48,7 @@ export async function runAssignment(a: Assignment, c: JobRunContext): Promise<st
   // The job's ss packages: fetched by URL, checked against their sha256, unpacked once per build.
   const roots: { pkg: string; root: string }[] = [];
   for (const art of a.artifacts ?? []) {
-    if (art.name === 'pkg.cgz') roots.push({ pkg: art.pkg, root: await c.cache.tree(c.reporter.client, art) });
+    if (art.name === 'pkg.cgz') roots.push({ pkg: art.pkg, root: await c.cache.tree(c.reporter, art) });
   }
   await c.reporter.stage(id, 'running');
   const health = a.job.suite === 'pkgbuild' ? await runBuild(a, c) : await runTest(a, c, roots);

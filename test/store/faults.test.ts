@@ -59,12 +59,13 @@ for (const dialect of await dialects()) {
       });
     });
 
-    test('a testbox that registers again ends what its previous incarnation held; a build is retried at once', async () => {
+    test('a testbox that registers again ends what its previous incarnation held: a started build is retried, a job never started is handed out again', async () => {
       await withScheduler(dialect, async (t) => {
         await t.scheduler.registerTestbox(box(t, 'box-1'));
         const [r] = await t.scheduler.submit([hello('v2')]);
         const a = (await t.scheduler.next('box-1', 0))!;
         assert.equal(a.job.suite, 'pkgbuild');
+        await t.scheduler.reportStage(a.job.id, 'box-1', 'running');
         const again = await t.scheduler.registerTestbox(box(t, 'box-1'));
         assert.deepEqual(again.ended, [a.job.id]);
         const old = await t.scheduler.job(a.job.id);
@@ -75,22 +76,34 @@ for (const dialect of await dialects()) {
         assert.equal(retry.job.suite, 'pkgbuild');
         assert.notEqual(retry.job.id, a.job.id);
         assert.equal((await t.scheduler.job(r!.job_id)).waiting, true);
+        // Restarted before it started the retry: the same job is handed out again, not failed.
+        assert.deepEqual((await t.scheduler.registerTestbox(box(t, 'box-1'))).ended, [retry.job.id]);
+        const requeued = await t.scheduler.job(retry.job.id);
+        assert.equal(requeued.job_stage, 'submit');
+        assert.equal(requeued.timeline!.at(-1)!.event, 'requeue');
+        assert.equal((await t.scheduler.next('box-1', 0))!.job.id, retry.job.id);
       });
     });
 
-    test('a heartbeat that does not list a job the box holds ends it, once its hand-over cannot still be on the way', async () => {
+    test('a heartbeat that does not list a job the box holds: a hand-over that never arrived is handed out again, a started job ends abnormal', async () => {
       await withScheduler(dialect, async (t) => {
         await t.scheduler.registerTestbox(box(t, 'box-1'));
-        const [r] = await t.scheduler.submit([{ suite: 'boot-test' }]);
+        const [r, s] = await t.scheduler.submit([{ suite: 'boot-test' }, { suite: 'boot-test' }]);
         assert.equal((await t.scheduler.next('box-1', 0))!.job.id, r!.job_id);
-        // Just handed over: the box may not have it yet.
-        assert.deepEqual((await t.scheduler.heartbeat('box-1', undefined, [])).jobs, [r!.job_id]);
+        assert.equal((await t.scheduler.next('box-1', 0))!.job.id, s!.job_id);
+        await t.scheduler.reportStage(s!.job_id, 'box-1', 'running');
+        // Just handed over: the box may not have them yet.
+        assert.deepEqual((await t.scheduler.heartbeat('box-1', undefined, [])).jobs, [r!.job_id, s!.job_id]);
         t.clock.now += 11_000;
-        assert.deepEqual((await t.scheduler.heartbeat('box-1', undefined, [r!.job_id])).jobs, [r!.job_id], 'running it: kept');
-        assert.deepEqual((await t.scheduler.heartbeat('box-1', undefined, [])).jobs, [], 'not running it: ended');
-        const j = await t.scheduler.job(r!.job_id);
-        assert.equal(j.job_health, 'abnormal');
-        assert.match(String(j.timeline!.at(-1)!.reason), /no longer runs it/);
+        assert.deepEqual((await t.scheduler.heartbeat('box-1', undefined, [r!.job_id, s!.job_id])).jobs, [r!.job_id, s!.job_id], 'running them: kept');
+        assert.deepEqual((await t.scheduler.heartbeat('box-1', undefined, [])).jobs, [], 'not running them: no longer its');
+        const lost = await t.scheduler.job(r!.job_id);
+        assert.equal(lost.job_stage, 'submit', 'never started: queued again');
+        assert.match(String(lost.timeline!.at(-1)!.reason), /never got it/);
+        const ended = await t.scheduler.job(s!.job_id);
+        assert.equal(ended.job_health, 'abnormal');
+        assert.match(String(ended.timeline!.at(-1)!.reason), /no longer runs it/);
+        assert.equal((await t.scheduler.next('box-1', 0))!.job.id, r!.job_id, 'and handed out again');
       }, { suites: { 'boot-test': { run: '#!/bin/sh\n' } } });
     });
 
@@ -134,9 +147,12 @@ for (const dialect of await dialects()) {
             return a;
           }),
         );
-        await new Promise((r) => setTimeout(r, 100)); // every poll is waiting now
-        const claims = async () => (await t.scheduler.ctx.metrics.claimSeconds.get()).values.find((v) => v.metricName === 'stacklab_claim_seconds_count')!.value;
+        const claims = async () => (await t.scheduler.ctx.metrics.claimSeconds.get()).values.find((v) => v.metricName === 'stacklab_claim_seconds_count')?.value ?? 0;
+        // Every poll has tried once and found nothing: all twelve are waiting now.
+        for (let i = 0; i < 100 && (await claims()) < 12; i++) await new Promise((r) => setTimeout(r, 20));
+        await new Promise((r) => setTimeout(r, 50));
         const tried = await claims();
+        assert.equal(tried, 12);
         const before = performance.now();
         await t.scheduler.submit([{ suite: 'boot-test', os_arch: arch }, { suite: 'boot-test', os_arch: arch }]);
         await new Promise((r) => setTimeout(r, 300));
