@@ -42,7 +42,7 @@ import { backoff, sleep } from '../../util/sleep.ts';
 import type { Ctx } from '../context.ts';
 import { finishInTx } from '../finish.ts';
 import { insertInTx, prepareJobs } from '../submit.ts';
-import { observe } from './observe.ts';
+import { observe, withInfraLimit } from './observe.ts';
 import { mustOwn, OPEN, type Caller } from '../access.ts';
 import { bisectChannel, startBisect, withCommit } from './start.ts';
 import { listBisectViews, viewBisect } from './view.ts';
@@ -169,8 +169,9 @@ export class Bisects {
       if (bj.recorded) continue;
       const job = await getJob(ctx.store.db, bj.job_id);
       if (!job || job.stage !== 'finish') continue;
-      const obs = observe({ job_health: job.health, stats: job.stats, dep_failure: job.dep_failure }, { criterion: req.criterion, metric: req.metric, errid: req.errid });
-      const entry: LogEntry = { kind: 'run', sha: bj.sha, obs };
+      const previous = state.log.flatMap((e) => (e.kind === 'run' && e.sha === bj.sha ? [e.obs] : []));
+      const obs = withInfraLimit(observe({ job_health: job.health, stats: job.stats, dep_failure: job.dep_failure }, { criterion: req.criterion, metric: req.metric, errid: req.errid }), previous);
+      const entry: LogEntry = { kind: 'run', sha: bj.sha, obs, job: bj.job_id };
       const seq = state.log.length;
       const ok = await ctx.store.tx(async (t) => {
         if (!(await markRecorded(t.db, bj.job_id))) return false;
