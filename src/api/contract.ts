@@ -323,7 +323,7 @@ export const BisectProbe = Type.Object({
   round: Type.Integer(),
   recorded: Type.Boolean({ description: 'Its run is in the engine\'s log' }),
   stage: StageSchema,
-  testbox: Nullable(Type.String({ description: 'The testbox that holds or held it' })),
+  testbox: Nullable(Type.String({ description: 'The testbox that holds or held it, or (perf, queued) the one it is pinned to' })),
   outcome: Type.Optional(Type.Union([Type.Literal('good'), Type.Literal('bad'), Type.Literal('skip'), Type.Literal('infra')], { description: 'Recorded: what the run said (infra: the lab failed, not the commit; never evidence)' })),
   value: Type.Optional(Type.Number({ description: 'perf: the sample' })),
 });

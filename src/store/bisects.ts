@@ -165,6 +165,7 @@ export interface BisectProbeRow extends BisectJobRow {
   stage: Stage;
   health: Health | null;
   assigned: string | null;
+  pinned_host: string | null;
   stats: Stats | null;
   dep_failure: DepFailure | null;
 }
@@ -173,7 +174,7 @@ export async function bisectProbes(db: Db, id: number): Promise<BisectProbeRow[]
   const rows = await db
     .selectFrom('bisect_jobs as b')
     .innerJoin('jobs as j', 'j.id', 'b.job_id')
-    .select(['b.job_id', 'b.bisect_id', 'b.sha', 'b.round', 'b.recorded', 'j.stage', 'j.health', 'j.assigned', 'j.stats', 'j.dep_failure'])
+    .select(['b.job_id', 'b.bisect_id', 'b.sha', 'b.round', 'b.recorded', 'j.stage', 'j.health', 'j.assigned', 'j.pinned_host', 'j.stats', 'j.dep_failure'])
     .where('b.bisect_id', '=', id)
     .orderBy('b.job_id')
     .execute();
@@ -182,6 +183,7 @@ export async function bisectProbes(db: Db, id: number): Promise<BisectProbeRow[]
     stage: r.stage,
     health: r.health,
     assigned: r.assigned,
+    pinned_host: r.pinned_host,
     stats: r.stats == null ? null : (JSON.parse(r.stats) as Stats),
     dep_failure: r.dep_failure == null ? null : (JSON.parse(r.dep_failure) as DepFailure),
   }));

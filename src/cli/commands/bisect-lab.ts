@@ -53,8 +53,15 @@ export function probeLine(j: BisectProbe, n: number): string {
 
 /** The engine's report, with each commit's subject and author. */
 export function bisectReport(b: Bisect): string {
-  if (!b.result) return `${progressLine(b)}${b.error ? `\nerror: ${b.error}` : ''}\n`;
-  const names = new Map(Object.entries(b.result.commits).map(([sha, c]) => [sha, `${c.subject} — ${c.author}, ${c.date.slice(0, 10)}`]));
+  if (!b.result) {
+    // still running (or failed): where it is, and every run so far
+    const runs = b.jobs.filter((j) => j.recorded).map((j, i) => probeLine(j, i + 1));
+    const open = b.jobs.filter((j) => !j.recorded).map((j) => `  job ${j.job_id}: ${j.sha.slice(0, 8)} ${j.stage}${j.testbox ? ` on ${j.testbox}` : ''} (round ${j.round})`);
+    return [progressLine(b), ...runs, ...open].join('\n') + '\n';
+  }
+  // the answer's commits with their author and date, the evidence's with their subject
+  const named = new Set([b.result.first_bad, b.result.parent]);
+  const names = new Map(Object.entries(b.result.commits).map(([sha, c]) => [sha, named.has(sha) ? `${c.subject} — ${c.author}, ${c.date.slice(0, 10)}` : c.subject]));
   const head = `bisect ${b.id}: ${b.pkg} ${b.criterion}${b.metric ? ` ${b.metric} (${b.direction} is better)` : ''}, ${b.request.good.join(',')}..${b.request.bad} (${b.candidates} candidates)\n`;
   return head + formatReport(b.result, { criterion: b.criterion, ...(b.metric ? { metric: b.metric } : {}), ...(b.request.confidence !== undefined ? { confidence: b.request.confidence } : {}) }, names);
 }

@@ -19,7 +19,7 @@ async function bisectView(ctx: Ctx, row: BisectRow): Promise<Bisect> {
   const said = new Map<number, Observation>();
   for (const e of log) if (e.kind === 'run' && e.job !== undefined) said.set(e.job, e.obs);
   const jobs = (await bisectProbes(db, row.id)).map((j): BisectProbe => {
-    const probe: BisectProbe = { job_id: j.job_id, sha: j.sha, round: j.round, recorded: j.recorded === 1, stage: j.stage, testbox: j.assigned };
+    const probe: BisectProbe = { job_id: j.job_id, sha: j.sha, round: j.round, recorded: j.recorded === 1, stage: j.stage, testbox: j.assigned ?? j.pinned_host };
     const obs = said.get(j.job_id);
     if (obs) {
       probe.outcome = obs.outcome;
