@@ -251,7 +251,8 @@ ${table(
     html`<code class="depth-${Math.min(row.depth, 9)}">${'· '.repeat(row.depth)}${short(row.sha)}</code>${row.end ? html` <span class="muted">(${row.end} end)</span>` : ''}${row.boundary === 'first_bad' ? html` <b class="bad">← first bad</b>` : row.candidate ? html` <span class="pending">← may be the first bad</span>` : ''}`,
     row.subject ?? '',
     html`<span class="${row.verdict}">${row.says}</span>`,
-    html`<span class="mono">${row.outcomes.map((o) => ({ bad: '✗', good: '✓', skip: '·', infra: '!' })[o]).join('')}</span> ${runsSaid(row)}`,
+    // perf runs are samples, not passes: no ✓ for a bad commit's samples
+    row.samples !== undefined ? runsSaid(row) : html`<span class="mono">${row.outcomes.map((o) => ({ bad: '✗', good: '✓', skip: '·', infra: '!' })[o]).join('')}</span> ${runsSaid(row)}`,
     row.p_values ? `${prob(row.p_values.vs_good)} / ${prob(row.p_values.vs_bad)}` : row.p_bad !== undefined ? `${prob(row.p_bad)} / ${prob(row.posterior ?? 0)}` : '',
     (probes.get(row.sha) ?? []).map((j, i) => [i ? ' ' : '', jobLink(j.job_id)]),
   ]),
