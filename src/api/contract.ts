@@ -268,6 +268,11 @@ export const BisectRequest = Type.Object({
   errid: Type.Optional(Type.String({ maxLength: 200, description: 'function: a stat that marks a commit bad when present and non-zero' })),
   repeat: Type.Optional(Type.Integer({ minimum: 1, maximum: 100 })),
   max_runs: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
+  confidence: Type.Optional(Type.Number({ exclusiveMinimum: 0.5, exclusiveMaximum: 1, description: 'build/function: stop once the most likely first bad commit has this probability (default 0.95)' })),
+  budget: Type.Optional(Type.Integer({ minimum: 1, maximum: 10000, description: 'build/function: runs in all before the most likely commit is reported as a best guess (default: 50 + 30 per halving of the candidates)' })),
+  false_positives: Type.Optional(Type.Boolean({ description: 'function: the test may also fail before the first bad commit, at a lower rate' })),
+  deterministic: Type.Optional(Type.Boolean({ description: 'function: the test always fails after the first bad commit (git bisect\'s cost; a flaky run is reported as a contradiction). Always so for build' })),
+  interleave_ends: Type.Optional(Type.Boolean({ description: 'perf: a fresh sample of each end every round, for machines whose speed drifts' })),
   slots: Type.Optional(Type.Integer({ minimum: 1, maximum: 256, description: 'Probes at once (default: the testboxes that can run the job)' })),
   first_parent: Type.Optional(Type.Boolean()),
 });
@@ -299,9 +304,30 @@ export const BisectOutcome = Type.Object(
 );
 
 export const BisectProgress = Type.Object(
-  { rounds: Type.Integer(), remaining: Type.Integer(), judged: Type.Integer(), samples: Type.Integer(), owed: Type.Integer(), log: Type.Integer() },
+  {
+    rounds: Type.Integer(),
+    remaining: Type.Integer(),
+    judged: Type.Integer(),
+    samples: Type.Integer(),
+    owed: Type.Integer(),
+    log: Type.Integer(),
+    best: Type.Optional(Type.Object({ sha: Type.String(), p: Type.Number() }, { description: 'build/function: the most likely first bad commit so far and its confidence' })),
+  },
   { additionalProperties: true },
 );
+
+/** One probe job of a bisect and, once it is in the log, what its run said. */
+export const BisectProbe = Type.Object({
+  job_id: Type.Integer(),
+  sha: Type.String(),
+  round: Type.Integer(),
+  recorded: Type.Boolean({ description: 'Its run is in the engine\'s log' }),
+  stage: StageSchema,
+  testbox: Nullable(Type.String({ description: 'The testbox that holds or held it, or (perf, queued) the one it is pinned to' })),
+  outcome: Type.Optional(Type.Union([Type.Literal('good'), Type.Literal('bad'), Type.Literal('skip'), Type.Literal('infra')], { description: 'Recorded: what the run said (infra: the lab failed, not the commit; never evidence)' })),
+  value: Type.Optional(Type.Number({ description: 'perf: the sample' })),
+});
+export type BisectProbe = Static<typeof BisectProbe>;
 
 export const Bisect = Type.Object({
   id: Type.Integer(),
@@ -315,7 +341,7 @@ export const Bisect = Type.Object({
   upstream_url: Type.String(),
   candidates: Type.Integer(),
   progress: BisectProgress,
-  jobs: Type.Array(Type.Object({ job_id: Type.Integer(), sha: Type.String(), round: Type.Integer(), recorded: Type.Boolean() })),
+  jobs: Type.Array(BisectProbe),
   result: Nullable(BisectOutcome),
   error: Nullable(Type.String()),
   request: Type.Object(

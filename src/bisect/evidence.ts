@@ -58,7 +58,7 @@ function says(e: Evidence): string {
 
 /**
  * The result's evidence as rows, in history order (the result already is;
- * with the Dag the rows also get their branch depth). `subjects` names the
+ * with the Dag, or an evidence's own `depth`, the rows also get their branch depth). `subjects` names the
  * commits, e.g. from `git show -s --format=%s`.
  */
 export function evidenceRows(result: BisectResult, dag?: Dag, subjects?: ReadonlyMap<string, string> | Record<string, string>): EvidenceRow[] {
@@ -77,7 +77,7 @@ export function evidenceRows(result: BisectResult, dag?: Dag, subjects?: Readonl
       else if (o === 'skip') n.skips++;
       else n.infra++;
     }
-    const row: EvidenceRow = { sha: e.sha, depth: info.get(e.sha)?.depth ?? 0, verdict: e.verdict, says: says(e), ...n, outcomes: e.outcomes };
+    const row: EvidenceRow = { sha: e.sha, depth: info.get(e.sha)?.depth ?? e.depth ?? 0, verdict: e.verdict, says: says(e), ...n, outcomes: e.outcomes };
     const subject = subjectOf(e.sha);
     if (subject !== undefined) row.subject = subject;
     if (e.end) row.end = e.end;

@@ -31,7 +31,7 @@ export function plotSvg(rows: readonly EvidenceRow[], result: BisectResult, opts
   const left = 56;
   const right = 16;
   const top = 24;
-  const bottom = 44;
+  const bottom = 58; // room for the rotated commit labels above the 'good end' / 'bad end' words
   const perf = rows.some((r) => r.samples !== undefined);
   const order = [...rows].reverse(); // oldest (good end) on the left
   const n = order.length;

@@ -94,7 +94,10 @@ export interface ProbeRequest {
 }
 
 /** The engine's memory: a round it asked for, or a run a driver reported. */
-export type LogEntry = { kind: 'round'; probes: ProbeRequest[] } | { kind: 'run'; sha: string; obs: Observation };
+export type LogEntry =
+  | { kind: 'round'; probes: ProbeRequest[] }
+  /** `job`: the lab job that made the run, kept with it for people; the engine never reads it. */
+  | { kind: 'run'; sha: string; obs: Observation; job?: number };
 
 /** The whole state of one bisect: plain JSON, rebuilt by replaying `log`. */
 export interface BisectState {
@@ -122,6 +125,8 @@ export interface Evidence {
   p_bad?: number;
   /** bayes: P(this commit is the first bad one). */
   posterior?: number;
+  /** Its branch depth in history order (history.ts), set where the result is shown without its Dag (the lab's API). */
+  depth?: number;
 }
 
 export type ResultReason =

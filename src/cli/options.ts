@@ -25,6 +25,13 @@ export function positiveNumber(value: string): number {
 
 const UNITS: Record<string, number> = { '': 1, s: 1, m: 60, min: 60, h: 3600, d: 86400 };
 
+/** A probability strictly between ½ and 1: a bisect's confidence. */
+export function probability(value: string): number {
+  const n = /^\s*(0?\.\d+|1|0)\s*$/.test(value) ? Number(value) : NaN;
+  if (!(n > 0.5 && n < 1)) throw new InvalidArgumentError('expected a probability between 0.5 and 1, e.g. 0.95');
+  return n;
+}
+
 /** A duration in seconds: `90`, `90s`, `5m`, `1.5h`, `2d`. */
 export function duration(value: string): number {
   const m = /^\s*(\d+(?:\.\d*)?|\.\d+)\s*(s|m|min|h|d)?\s*$/.exec(value);

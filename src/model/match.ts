@@ -4,6 +4,8 @@
 import type { TboxType } from './lifecycle.ts';
 
 export interface BoxView {
+  /** Its hostname: the one box a pinned job may go to. */
+  hostname?: string;
   type: TboxType | string;
   arch: string;
   /** GiB not taken by the jobs the box already runs. */
@@ -17,11 +19,13 @@ export interface JobView {
   arch: string;
   memory_minimum: number;
   priority: number;
+  /** Only this testbox may take it (a bisect spreading a commit's samples over the lab's testboxes). */
+  pinned_host?: string | null;
 }
 
-/** A dispatchable job can run on a box of its type and arch with enough free memory. */
+/** A dispatchable job can run on a box of its type and arch with enough free memory (and, if it is pinned, on that box only). */
 export function eligible(job: JobView, box: BoxView): boolean {
-  return job.tbox_type === box.type && job.arch === box.arch && job.memory_minimum <= box.freeMemory;
+  return job.tbox_type === box.type && job.arch === box.arch && job.memory_minimum <= box.freeMemory && (job.pinned_host == null || job.pinned_host === box.hostname);
 }
 
 /** Within one account: highest priority first, then oldest. */

@@ -2,11 +2,15 @@
 // from the same views the API returns — no script, no build step, nothing
 // a browser must run. Pages refresh themselves while there is something to
 // watch. Every string from a job, a lab or git is escaped here, in `esc`,
-// and nowhere else builds markup from data.
+// and nowhere else builds markup from data — except the bisect plot, an SVG
+// that bisect/plot.ts draws and escapes itself (commit subjects included),
+// passed through as Html.
 import type { Job, TimelineEntry } from '../api/contract.ts';
 import type { Build } from '../api/contract.ts';
 import type { Testbox } from '../api/contract.ts';
-import type { Bisect } from '../api/contract.ts';
+import type { Bisect, BisectProbe } from '../api/contract.ts';
+import { evidenceRows, type EvidenceRow } from '../bisect/evidence.ts';
+import { plotSvg } from '../bisect/plot.ts';
 
 /** Markup that is already safe; anything else given to `html` is escaped. */
 export class Html {
@@ -46,6 +50,7 @@ table{border-collapse:collapse;margin:.3em 0}td,th{padding:.15em .6em;border-bot
 td:first-child{white-space:nowrap}th{background:#f4f4f4}code,.mono{font-family:ui-monospace,monospace;font-size:.95em}
 .success,.succeeded,.idle,.good,.done{color:#17702a}.failed,.dependency_failed,.bad,.lost{color:#b3261e}
 .timeout,.abnormal,.skip,.infra{color:#a65c00}.cancel,.cancelled,.pending{color:#777}
+figure.plot{margin:.5em 0}figure.plot svg{max-width:100%;height:auto}.message{max-width:60em}
 nav a{margin-right:1em}.muted{color:#777}dl{display:grid;grid-template-columns:max-content auto;gap:.1em 1em}dt{color:#555}dd{margin:0}
 `;
 
@@ -188,12 +193,35 @@ ${timelineTable(j.timeline ?? [])}`;
   return page(`job ${j.id}`, body, j.job_stage === 'finish' ? 0 : 3);
 }
 
-/** One bisect: request, progress, the answer and the evidence for every commit probed. */
+const PROBE_WORDS: Record<NonNullable<BisectProbe['outcome']>, string> = { good: 'passed', bad: 'failed', skip: 'untestable', infra: 'infra (not counted)' };
+
+/** How a probe job's run reads: passed, FAILED, a sample, untestable, or the lab's failure. */
+function probeSaid(j: BisectProbe): Html | string {
+  if (!j.recorded) return html`<span class="muted">${j.stage}</span>`;
+  if (j.value !== undefined) return `sample ${Number(j.value.toPrecision(6))}`;
+  const word = j.outcome ? PROBE_WORDS[j.outcome] : 'recorded';
+  return html`<span class="${j.outcome ?? ''}">${word}</span>`;
+}
+
+/** A row's runs in words: failures of runs (pass/fail), or samples and their median (perf); untestable and lab failures said apart. */
+function runsSaid(row: EvidenceRow): string {
+  const extra = [row.skips ? `${row.skips} untestable` : '', row.infra ? `${row.infra} infra` : ''].filter((x) => x !== '').join(', ');
+  const main = row.samples !== undefined ? `${row.samples.length} sample${row.samples.length === 1 ? '' : 's'}${row.median !== undefined ? `, median ${Number(row.median.toPrecision(6))}` : ''}` : `${row.fails} of ${row.fails + row.passes} failed`;
+  return extra ? `${main} (${extra})` : main;
+}
+
+const prob = (p: number): string => (p < 0.001 && p > 0 ? p.toExponential(1) : p.toFixed(3));
+
+/** One bisect: request, progress, the answer, the evidence drawn and listed in history order, and every probe job. */
 export function bisectPage(b: Bisect): string {
   const r = b.result;
   const commit = (sha: string | null | undefined) => (sha ? html`<code>${sha}</code> ${r?.commits[sha] ? html`<span>${r.commits[sha].subject}</span> <span class="muted">${r.commits[sha].author}</span>` : ''}` : '');
-  const probes = new Map<string, number[]>();
-  for (const j of b.jobs) probes.set(j.sha, [...(probes.get(j.sha) ?? []), j.job_id]);
+  const probes = new Map<string, BisectProbe[]>();
+  for (const j of b.jobs) probes.set(j.sha, [...(probes.get(j.sha) ?? []), j]);
+  const subjects = new Map(Object.entries(r?.commits ?? {}).map(([sha, c]) => [sha, c.subject] as const));
+  const rows = r ? evidenceRows(r, undefined, subjects) : [];
+  const asked = b.request.confidence ?? 0.95;
+  const best = b.progress.best;
   const body = html`<h1>Bisect ${b.id} <span class="muted">${b.pkg}, ${b.criterion}</span></h1>
 <dl>
 <dt>state</dt><dd>${state(b.state)}${b.error ? html` <span class="failed">${b.error}</span>` : ''}</dd>
@@ -201,7 +229,7 @@ export function bisectPage(b: Bisect): string {
 <dt>bad</dt><dd><code>${b.bad}</code></dd>
 <dt>upstream</dt><dd><code>${b.upstream_url}</code></dd>
 ${b.criterion === 'perf' ? html`<dt>metric</dt><dd>${b.metric ?? ''} (${b.direction ?? ''} is better)</dd>` : ''}
-<dt>progress</dt><dd>${b.candidates} candidates, ${b.progress.remaining} left, ${b.progress.rounds} rounds, ${b.progress.samples} runs</dd>
+<dt>progress</dt><dd>${b.candidates} candidates, ${b.progress.remaining} left, ${b.progress.rounds} rounds, ${b.progress.samples} runs${!r && best && best.p >= 0.1 ? html` · most likely <code>${short(best.sha)}</code> (${best.p.toFixed(2)})` : ''}</dd>
 <dt>JSON</dt><dd><a href="/api/bisects/${b.id}">/api/bisects/${b.id}</a></dd>
 </dl>
 ${
@@ -209,28 +237,35 @@ ${
     ? html`<h2>Result</h2><dl>
 <dt>first bad</dt><dd>${r.first_bad ? commit(r.first_bad) : html`<span class="muted">none (${r.reason})</span>`}</dd>
 <dt>parent</dt><dd>${commit(r.parent)}</dd>
-<dt>confidence</dt><dd>${r.confidence.toFixed(2)}</dd>
+<dt>confidence</dt><dd>${r.confidence.toFixed(3)}${r.stop ? html` <span class="muted">(asked for ${asked}${r.stop === 'budget' ? html`; <span class="failed">the run budget ran out first: a best guess</span>` : ''})</span>` : ''}</dd>
+${r.message ? html`<dt>what it means</dt><dd class="message">${r.message}</dd>` : ''}
 <dt>probes / runs / rounds</dt><dd>${r.probes} / ${r.samples} / ${r.rounds}</dd>
 ${r.skipped.length ? html`<dt>skipped</dt><dd>${r.skipped.map((s, i) => [i ? ' ' : '', html`<code>${short(s)}</code>`])}</dd>` : ''}
+${r.candidates?.length ? html`<dt>may be the first bad</dt><dd>${r.candidates.map((s, i) => [i ? ' ' : '', html`<code>${short(s)}</code>`])}</dd>` : ''}
 </dl>
 <h2>Evidence</h2>
+<figure class="plot">${rows.length > 0 ? new Html(plotSvg(rows, r, b.metric ? { metric: b.metric } : {})) : ''}<figcaption class="muted">${b.criterion === 'perf' ? 'Each commit\'s samples and median' : 'Each commit\'s failure rate (the dot grows with its runs)'}, oldest on the left; the dashed line is the boundary.</figcaption></figure>
 ${table(
-  ['commit', 'verdict', 'runs', 'samples', 'p (vs good / vs bad)', 'jobs'],
-  r.evidence.map((e) => [
-    html`<code>${short(e.sha)}</code>${e.end ? html` <span class="muted">(${e.end} end)</span>` : ''}`,
-    state(e.verdict),
-    e.outcomes.map((o, i) => [i ? ' ' : '', state(o)]),
-    e.samples ? e.samples.map((s) => Number(s.toPrecision(4))).join(' ') : '',
-    e.p_values ? `${e.p_values.vs_good.toPrecision(2)} / ${e.p_values.vs_bad.toPrecision(2)}` : '',
-    (probes.get(e.sha) ?? []).map((id, i) => [i ? ' ' : '', jobLink(id)]),
+  ['commit', 'subject', 'verdict', 'runs', b.criterion === 'perf' ? 'p (worse than good / better than bad)' : 'P(bad) / P(first bad)', 'jobs'],
+  rows.map((row) => [
+    html`<code class="depth-${Math.min(row.depth, 9)}">${'· '.repeat(row.depth)}${short(row.sha)}</code>${row.end ? html` <span class="muted">(${row.end} end)</span>` : ''}${row.boundary === 'first_bad' ? html` <b class="bad">← first bad</b>` : row.candidate ? html` <span class="pending">← may be the first bad</span>` : ''}`,
+    row.subject ?? '',
+    html`<span class="${row.verdict}">${row.says}</span>`,
+    // perf runs are samples, not passes: no ✓ for a bad commit's samples
+    row.samples !== undefined ? runsSaid(row) : html`<span class="mono">${row.outcomes.map((o) => ({ bad: '✗', good: '✓', skip: '·', infra: '!' })[o]).join('')}</span> ${runsSaid(row)}`,
+    row.p_values ? `${prob(row.p_values.vs_good)} / ${prob(row.p_values.vs_bad)}` : row.p_bad !== undefined ? `${prob(row.p_bad)} / ${prob(row.posterior ?? 0)}` : '',
+    (probes.get(row.sha) ?? []).map((j, i) => [i ? ' ' : '', jobLink(j.job_id)]),
   ]),
   'No commit probed.',
-)}`
-    : html`<h2>Probes so far</h2>${table(
-        ['job', 'commit', 'round', 'recorded'],
-        b.jobs.map((j) => [jobLink(j.job_id), html`<code>${short(j.sha)}</code>`, j.round, j.recorded ? 'yes' : 'not yet']),
-        'None yet.',
-      )}`
-}`;
+)}
+<p class="muted">History order: newest first along the bad end's first parents, each merged branch (indented) after its merge. ✓ passed, ✗ failed, · untestable, ! the lab failed (run again, never counted).</p>
+<h2>Probe jobs</h2>`
+    : html`<h2>Probes so far</h2>`
+}
+${table(
+  ['job', 'commit', 'round', 'testbox', 'run'],
+  b.jobs.map((j) => [jobLink(j.job_id), html`<code>${short(j.sha)}</code>`, j.round, j.testbox ?? '', probeSaid(j)]),
+  'None yet.',
+)}`;
   return page(`bisect ${b.id}`, body, b.state === 'running' ? 5 : 0);
 }

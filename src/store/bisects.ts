@@ -6,7 +6,8 @@ import type { Kysely, Selectable } from 'kysely';
 import type { BisectJobsTable, BisectsTable, Database } from './schema.ts';
 import type { Tx } from './dialect.ts';
 import type { BisectResult, BisectSpec, Criterion, Dag, Direction, LogEntry } from '../bisect/types.ts';
-import type { BisectRequest, CommitInfo } from '../api/contract.ts';
+import type { BisectRequest, CommitInfo, DepFailure, Stats } from '../api/contract.ts';
+import type { Health, Stage } from '../model/lifecycle.ts';
 
 type Db = Kysely<Database>;
 
@@ -157,6 +158,35 @@ export async function addBisectJobs(db: Db, rows: { job_id: number; bisect_id: n
 
 export async function bisectJobs(db: Db, id: number): Promise<BisectJobRow[]> {
   return (await db.selectFrom('bisect_jobs').selectAll().where('bisect_id', '=', id).orderBy('job_id').execute()).map(jobRow);
+}
+
+/** A probe job with what its job row says now: where it runs or ran, and how it ended. */
+export interface BisectProbeRow extends BisectJobRow {
+  stage: Stage;
+  health: Health | null;
+  assigned: string | null;
+  pinned_host: string | null;
+  stats: Stats | null;
+  dep_failure: DepFailure | null;
+}
+
+export async function bisectProbes(db: Db, id: number): Promise<BisectProbeRow[]> {
+  const rows = await db
+    .selectFrom('bisect_jobs as b')
+    .innerJoin('jobs as j', 'j.id', 'b.job_id')
+    .select(['b.job_id', 'b.bisect_id', 'b.sha', 'b.round', 'b.recorded', 'j.stage', 'j.health', 'j.assigned', 'j.pinned_host', 'j.stats', 'j.dep_failure'])
+    .where('b.bisect_id', '=', id)
+    .orderBy('b.job_id')
+    .execute();
+  return rows.map((r) => ({
+    ...jobRow(r),
+    stage: r.stage,
+    health: r.health,
+    assigned: r.assigned,
+    pinned_host: r.pinned_host,
+    stats: r.stats == null ? null : (JSON.parse(r.stats) as Stats),
+    dep_failure: r.dep_failure == null ? null : (JSON.parse(r.dep_failure) as DepFailure),
+  }));
 }
 
 /** Marks a probe job's run as in the log; false if it already was. */

@@ -63,6 +63,7 @@ export async function claimNext(db: Db, c: Claim): Promise<JobRow | undefined> {
         .where('j.stage', '=', 'submit')
         .where('j.deps_pending', '=', 0)
         .where('j.memory_minimum', '<=', free)
+        .where((eb) => eb.or([eb('j.pinned_host', 'is', null), eb('j.pinned_host', '=', c.box.hostname)]))
         .orderBy('j.priority', 'desc')
         .orderBy('j.id', 'asc')
         .limit(1)

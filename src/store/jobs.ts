@@ -37,6 +37,25 @@ export async function setRootAndPending(db: Db, id: number, resultRoot: string, 
   await db.updateTable('jobs').set({ result_root: resultRoot, deps_pending: depsPending }).where('id', '=', id).execute();
 }
 
+/** Pins queued jobs to one testbox: only it may claim them (a bisect spreading a commit's samples). */
+export async function pinJob(db: Db, id: number, host: string): Promise<void> {
+  await db.updateTable('jobs').set({ pinned_host: host }).where('id', '=', id).where('stage', '=', 'submit').execute();
+}
+
+/** Lets any testbox take queued jobs that were pinned to one of `hosts` (boxes that went away); returns the jobs freed. */
+export async function unpinJobs(db: Db, ids: number[], hosts: string[]): Promise<{ id: number; tbox_type: string; arch: string }[]> {
+  if (ids.length === 0 || hosts.length === 0) return [];
+  const rows = await db
+    .updateTable('jobs')
+    .set({ pinned_host: null })
+    .where('id', 'in', ids)
+    .where('stage', '=', 'submit')
+    .where('pinned_host', 'in', hosts)
+    .returning(['id', 'tbox_type', 'arch', 'deps_pending'])
+    .execute();
+  return rows.filter((r) => r.deps_pending === 0).map((r) => ({ id: Number(r.id), tbox_type: r.tbox_type, arch: r.arch }));
+}
+
 export async function getJob(db: Db, id: number): Promise<JobRow | undefined> {
   const r = await db.selectFrom('jobs').selectAll().where('id', '=', id).executeTakeFirst();
   return r && decodeJob(r);

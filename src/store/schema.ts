@@ -45,6 +45,8 @@ export interface JobsTable {
   job_token_sha256: string | null;
   /** Bytes uploaded into its result root so far. */
   result_bytes: Generated<number>;
+  /** Only this testbox may take the job (a lab bisect spreading a commit's samples); null: any of its type and arch. */
+  pinned_host: string | null;
 }
 
 export interface EventsTable {

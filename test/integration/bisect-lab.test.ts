@@ -4,6 +4,10 @@
 // builds are skipped (never blamed) in the functional bisect, a second
 // identical bisect builds nothing new, three testboxes take fewer rounds
 // than one, and a server killed mid-bisect resumes it to the same answer.
+// Then ends that lie (build, function, perf: a bad end that tests good is
+// no culprit, exit 1, and says so), a test that fails only 60 % of the time
+// after the culprit (found at the confidence asked for; a small budget is a
+// best guess and exit 1), and perf samples spread over the testboxes.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -19,6 +23,10 @@ import type { Build } from '../../src/api/contract.ts';
 const N = 30;
 const BROKEN_BUILD = [14, 15, 16];
 const BROKEN_TEST = 20;
+/** The suite's commit number, from the installed app. */
+const VERSION = 'v=$(app | sed -n "s/^version: //p")';
+/** The k-th run of a bad commit in check-flaky: the first passes (so git's search alone goes wrong), 6 of 10 fail. */
+const FLAKY = 'PFFPFPFFPF';
 
 const appC = (i: number) => `#include <stdio.h>
 #include <string.h>
@@ -57,7 +65,15 @@ describe('bisect in the lab', () => {
     shas = makeRepo(repo, Array.from({ length: N }, (_, k) => ({ message: `commit ${k + 1}`, files: { 'app.c': appC(k + 1) }, tag: `c${k + 1}` })));
     lab = makeLab(join(t.dir, 'lab'), {
       policy: { ...FAST_POLICY, build_testbox: 'dc-build', allow_local_upstreams: true },
-      suites: { 'check-app': { run: '#!/bin/sh\napp\napp --check\n' } },
+      suites: {
+        'check-app': { run: '#!/bin/sh\napp\napp --check\n' },
+        // broken from c5 to c9, fixed in c10: a range c1..c12 has a bad end that tests good
+        'check-window': { run: `#!/bin/sh\n${VERSION}\nif [ "$v" -ge 5 ] && [ "$v" -le 9 ]; then echo "broken in $v"; exit 1; fi\n` },
+        // from c20 on, the k-th run of a commit fails as FLAKY[k mod 10] says (60 %); mkdir numbers runs atomically across testboxes
+        'check-flaky': { run: `#!/bin/sh\n${VERSION}\n[ "$v" -lt 20 ] && exit 0\nmkdir -p '${join(t.dir, 'flaky')}'\nk=0; while ! mkdir '${join(t.dir, 'flaky')}'/$v.$k 2>/dev/null; do k=$((k+1)); done\n[ "$(echo ${FLAKY} | cut -c$((k % 10 + 1)))" = F ] && { echo "flaked on run $k"; exit 1; }\nexit 0\n` },
+        // 12 % slower from c8 on; box-2 is a slower machine (+6 %); noise from the job id
+        'bench-app': { run: `#!/bin/sh\n${VERSION}\nb=100; [ "$v" -ge 8 ] && b=112\ncase "$PWD" in */box-2/*) b=$((b+6));; esac\nawk -v s="$STACKLAB_JOB_ID" -v b="$b" 'BEGIN { srand(s); printf "t: %.3f\\n", b + 2 * rand() }'\n` },
+      },
       files: { 'upstreams/app/app.yaml': `url: ${repo}\n`, 'recipes/app/PKGBUILD': RECIPE },
     });
     const { writeFileSync } = await import('node:fs');
@@ -73,6 +89,8 @@ describe('bisect in the lab', () => {
     await server.kill();
     t.cleanup();
   });
+
+  const labBisect = (args: string[]) => runCli(['bisect', 'start', jobFile(), '--server', server.url, '--pkg', 'app', '--wait', '--timeout', '240', ...args]);
 
   const bisect = async (args: string[]) => {
     const r = await runCli(['bisect', 'start', jobFile(), '--server', server.url, '--pkg', 'app', '--wait', '--timeout', '240', '--json', ...args]);
@@ -124,6 +142,86 @@ describe('bisect in the lab', () => {
     const b = await bisect(['--good', 'c1', '--bad', 'c30', 'ss.app.opt=3']);
     assert.equal(b.result!.first_bad, c(BROKEN_TEST));
     assert.ok(b.result!.rounds < rounds1, `3 testboxes: ${b.result!.rounds} rounds, 1 testbox: ${rounds1}`);
+  });
+
+  test('build: a bad end that builds (the break was fixed later in the range) is no culprit; exit 1, the message, each run as it arrives', async () => {
+    const r = await labBisect(['--criterion', 'build', '--good', 'c1', '--bad', 'c20']);
+    assert.equal(r.code, 1, r.stderr + r.stdout);
+    assert.match(r.stdout, /^no regression shown: the bad end did not test bad\.$/m);
+    assert.match(r.stdout, /^the bad end passed: a test that always fails after the first bad commit shows no regression in this range\. Yet \d+ commits? below it failed: was the failure fixed later in the range\?$/m);
+    assert.doesNotMatch(r.stdout, /^first bad commit:/m);
+    assert.match(r.stdout, new RegExp(`^ {2}good \\(bad end\\) +✓ +0/1 failed +${c(20).slice(0, 12)} commit 20$`, 'm'));
+    // live progress: the run's verdict with its job and testbox, then how the bisect ended
+    // (a build's run is its pkgbuild job's: a broken build's probe job never reaches a testbox)
+    assert.match(r.stderr, new RegExp(`^ {2}run \\d+: ${c(20).slice(0, 8)} passed \\(job \\d+ on box-\\d, round \\d+\\)$`, 'm'));
+    assert.match(r.stderr, new RegExp(`^ {2}run \\d+: ${c(14).slice(0, 8)} FAILED \\(job \\d+, round \\d+\\)$`, 'm'));
+    assert.match(r.stderr, /^bisect \d+ done: the bad end passed: a test that always fails/m);
+    assert.match(r.stderr, /found no single first bad commit \(no-regression\)/);
+    // bisect show prints the same compact evidence
+    const id = /^bisect id=(\d+)/m.exec(r.stdout)![1]!;
+    const shown = await runCli(['bisect', 'show', id, '--server', server.url]);
+    assert.equal(shown.code, 0, shown.stderr);
+    assert.match(shown.stdout, /^evidence \(history order, newest first; merged branches indented\):$/m);
+    assert.equal(shown.stdout, r.stdout.slice(r.stdout.indexOf('\n') + 1), 'show prints the report wait printed');
+  });
+
+  test('function: a bad end that tests good (broken c5..c9, fixed in c10) is no culprit; exit 1 and the message', async () => {
+    const r = await labBisect(['--good', 'c1', '--bad', 'c12', '--json', 'suite=check-window']);
+    assert.equal(r.code, 1, r.stderr);
+    const b = JSON.parse(r.stdout) as Bisect;
+    assert.equal(b.result!.first_bad, null);
+    assert.equal(b.result!.reason, 'no-regression');
+    const end = b.result!.evidence.find((e) => e.end === 'bad')!;
+    assert.equal(end.verdict, 'good');
+    assert.ok(end.outcomes.length >= 20 && end.outcomes.every((o) => o === 'good'), end.outcomes.join(' '));
+    assert.match(b.result!.message!, new RegExp(`^the bad end tested good ${end.outcomes.length} times: no regression in this range, or it fails less often than \\d+ % of runs \\(95 % bound\\)\\. Yet \\d+ commits? below it failed: was the failure fixed later in the range\\?$`));
+    assert.ok(b.result!.evidence.some((e) => e.outcomes.includes('bad') && [5, 6, 7, 8, 9].map(c).includes(e.sha)), 'a commit of the broken window was probed');
+  });
+
+  test('perf: ends that do not differ are no culprit, exit 1, both medians said; each end measured on every testbox', async () => {
+    const r = await labBisect(['--good', 'c1', '--bad', 'c6', '--metric', 'bench-app.t', '--direction', 'lower', '--json', 'suite=bench-app']);
+    assert.equal(r.code, 1, r.stderr);
+    const b = JSON.parse(r.stdout) as Bisect;
+    assert.equal(b.result!.first_bad, null);
+    assert.equal(b.result!.reason, 'no-regression');
+    assert.match(b.result!.message!, /^the bad end is not measurably worse than the good end in bench-app\.t \(\d+ and \d+ samples, medians [\d.]+ and [\d.]+\): no regression in this range/);
+    for (const end of [c(1), c(6)]) {
+      const on = new Set(b.jobs.filter((j) => j.sha === end && j.outcome === 'good').map((j) => j.testbox));
+      assert.deepEqual([...on].sort(), ['box-1', 'box-2', 'box-3'], `c${shas.indexOf(end) + 1} was measured on every testbox`);
+    }
+  });
+
+  test('perf: a 12 % step found with samples spread over the testboxes, one of them 6 % slower', async () => {
+    const b = await bisect(['--good', 'c1', '--bad', 'c12', '--metric', 'bench-app.t', '--direction', 'lower', 'suite=bench-app']);
+    assert.equal(b.result!.first_bad, c(8));
+    assert.equal(b.result!.parent, c(7));
+    const perCommit = new Map<string, Set<string | null>>();
+    for (const j of b.jobs.filter((x) => x.outcome === 'good')) perCommit.set(j.sha, (perCommit.get(j.sha) ?? new Set()).add(j.testbox));
+    for (const [sha, boxes] of perCommit) {
+      const n = b.jobs.filter((j) => j.sha === sha && j.outcome === 'good').length;
+      assert.equal(boxes.size, Math.min(3, n), `c${shas.indexOf(sha) + 1}: ${n} samples on ${[...boxes].join(', ')}`);
+    }
+    // each sample is the job's metric, as the evidence has it
+    const culprit = b.result!.evidence.find((e) => e.sha === c(8))!;
+    assert.deepEqual([...(culprit.samples as number[])].sort(), b.jobs.filter((j) => j.sha === c(8) && j.value !== undefined).map((j) => j.value!).sort());
+  });
+
+  test('function: a test failing 60 % of runs after the culprit is found at the confidence asked for; a small budget is a best guess, exit 1', async () => {
+    const b = await bisect(['--good', 'c17', '--bad', 'c26', '--confidence', '0.99', 'suite=check-flaky']);
+    assert.equal(b.result!.first_bad, c(20));
+    assert.equal(b.result!.stop, 'confidence');
+    assert.ok(b.result!.confidence >= 0.99, String(b.result!.confidence));
+    assert.ok(b.result!.evidence.some((e) => e.outcomes.includes('good') && e.outcomes.includes('bad')), 'the flakiness was seen');
+    assert.equal(b.request.confidence, 0.99);
+
+    const r = await labBisect(['--good', 'c17', '--bad', 'c26', '--budget', '5', '--json', 'suite=check-flaky']);
+    assert.equal(r.code, 1, r.stderr);
+    const short = JSON.parse(r.stdout) as Bisect;
+    assert.ok(short.result!.samples <= 5 + 3, `${short.result!.samples} runs`);
+    if (short.result!.first_bad !== null) {
+      assert.equal(short.result!.stop, 'budget');
+      assert.match(short.result!.message!, /^no commit reached 0\.95 within \d+ runs; the most likely first bad commit is [0-9a-f]{12}/);
+    } else assert.match(short.result!.message!, /the run budget \(\d+ runs\) ran out before/);
   });
 
   test('a server restarted in the middle of a bisect resumes it to the same answer', async () => {

@@ -22,6 +22,24 @@ describe('routes: bisects', () => {
     refusal(await start({ job, pkg: 'hello', good: 'v4', bad: 'v1' }), 400, 'bad_bisect');
     refusal(await start({ job, pkg: 'hello', good: 'v1', bad: 'v4', criterion: 'perf' }), 400, 'bad_bisect');
     refusal(await start({ job, pkg: 'hello', good: 'no-such-tag', bad: 'v4' }), 400, 'unknown_ref');
+    // the rule's options: bounded by the schema, checked against the criterion
+    for (const bad of [{ confidence: 0.5 }, { confidence: 1 }, { confidence: 'high' }, { budget: 0 }, { budget: 10_001 }, { budget: 2.5 }, { deterministic: 'yes' }]) {
+      refusal(await start({ job, pkg: 'hello', good: 'v1', bad: 'v4', ...bad }), 400, 'invalid_request');
+    }
+    const perf = { job, pkg: 'hello', good: 'v1', bad: 'v4', criterion: 'perf', metric: 'use-hello.t', direction: 'lower' };
+    assert.match(refusal(await start({ ...perf, confidence: 0.9, false_positives: true }), 400, 'bad_bisect').message, /^confidence, false_positives are for pass\/fail criteria/);
+    assert.match(refusal(await start({ job, pkg: 'hello', good: 'v1', bad: 'v4', interleave_ends: true }), 400, 'bad_bisect').message, /interleave_ends is for the perf criterion/);
+    assert.match(refusal(await start({ job, pkg: 'hello', good: 'v1', bad: 'v4', criterion: 'build', deterministic: false }), 400, 'bad_bisect').message, /a build bisect in the lab is deterministic/);
+  });
+
+  test('the rule\'s options reach the engine and are shown as asked', async () => {
+    const b = body<Bisect>(await start({ job, pkg: 'hello', good: 'v1', bad: 'v4', confidence: 0.99, budget: 40, false_positives: true, slots: 1 }), 200, Bisect);
+    assert.equal(b.request.confidence, 0.99);
+    assert.equal(b.request.budget, 40);
+    assert.equal(b.request.false_positives, true);
+    const row = (await a.server.scheduler.ctx.store.db.selectFrom('bisects').select('spec').where('id', '=', b.id).executeTakeFirstOrThrow()).spec;
+    assert.deepEqual(JSON.parse(row), { criterion: 'function', confidence: 0.99, budget: 40, falsePositives: true });
+    body<Bisect>(await a.inject({ method: 'POST', url: `/api/bisects/${b.id}/cancel` }), 200, Bisect);
   });
 
   test('a started bisect submits probe jobs; cancel ends it and cancels its probes; a second cancel conflicts', async () => {

@@ -1,6 +1,7 @@
 // The claim in SQL against the reference rules of model/match.ts, on both
 // dialects: for random mixes of jobs, accounts, priorities, memory and
-// testboxes, every claim returns exactly the job pickJob would.
+// testboxes (some jobs pinned to one box, one of them to a box that is not
+// there), every claim returns exactly the job pickJob would.
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { dialects } from '../support/db.ts';
@@ -47,12 +48,13 @@ for (const dialect of await dialects()) {
             const memory_minimum = pick([0.5, 1, 2, 4, 12]);
             const priority = pick([0, 0, 0, 1, 5]);
             const deps_pending = r() < 0.15 ? 1 : 0;
+            const pinned_host = r() < 0.25 ? pick(tbox_type === 'vm' ? ['vm-a', 'dc-a'] : ['dc-a', 'dc-b', 'dc-gone']) : null;
             await ensureAccount(db, account);
             const id = await insertJob(db, {
               account, suite: 'echo', testbox: tbox_type, tbox_type, arch, os: 'debian', os_version: '12', memory_minimum, priority,
-              runtime: 60, stage: 'submit', deps_pending, submit_time: t.clock.now, result_root: `/r/${i}`, spec: { suite: 'echo' } as ResolvedJob,
+              runtime: 60, stage: 'submit', deps_pending, submit_time: t.clock.now, result_root: `/r/${i}`, spec: { suite: 'echo' } as ResolvedJob, pinned_host,
             });
-            jobs.push({ id, account, tbox_type, arch, memory_minimum, priority, stage: 'submit', assigned: null, deps_pending });
+            jobs.push({ id, account, tbox_type, arch, memory_minimum, priority, pinned_host, stage: 'submit', assigned: null, deps_pending });
           }
           let claims = 0;
           for (let round = 0; round < 80; round++) {
@@ -62,7 +64,7 @@ for (const dialect of await dialects()) {
             const active = new Map<string, number>();
             for (const j of jobs) if (isActive(j.stage)) active.set(j.account, (active.get(j.account) ?? 0) + 1);
             const dispatchable = jobs.filter((j) => j.stage === 'submit' && j.deps_pending === 0);
-            const want = used >= box.max_memory ? undefined : pickJob(dispatchable, { type: box.type, arch: box.arch, freeMemory: box.max_memory - used }, active);
+            const want = used >= box.max_memory ? undefined : pickJob(dispatchable, { hostname: box.hostname, type: box.type, arch: box.arch, freeMemory: box.max_memory - used }, active);
             const got = await claimFor(t.scheduler.ctx, box);
             assert.equal(got?.id, want?.id, `round ${round}: box ${b.hostname}`);
             if (got) {
@@ -82,6 +84,10 @@ for (const dialect of await dialects()) {
             }
           }
           assert.ok(claims > 10, `only ${claims} claims happened; the test exercised too little`);
+          const pinnedClaims = jobs.filter((j) => j.pinned_host && j.assigned);
+          assert.ok(pinnedClaims.length > 0, 'some pinned job was claimed');
+          for (const j of pinnedClaims) assert.equal(j.assigned, j.pinned_host, `job ${j.id} went to its pinned box`);
+          assert.ok(jobs.every((j) => j.pinned_host !== 'dc-gone' || j.stage === 'submit'), 'a job pinned to an absent box waits');
         } finally {
           await t.cleanup();
         }

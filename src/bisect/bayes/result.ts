@@ -53,7 +53,7 @@ export function bayesResult(m: Model, v: BayesView, o: BayesOutcome): BisectResu
     confidence = floor3(mass);
     message = `only commits that could not be tested are left: the first bad commit is one of these ${set.length} (probability ${confidence.toFixed(3)}).`;
   } else if (o.reason === 'no-regression') {
-    message = v.model.newRate === 'certain' ? `the bad end passed: a test that always fails after the first bad commit shows no regression in this range.` : notShown(m, v, `${spec.endRuns} runs did not show it`);
+    message = v.model.newRate === 'certain' ? `the bad end passed: a test that always fails after the first bad commit shows no regression in this range.${fixedLater(m, v)}` : notShown(m, v, `${spec.endRuns} runs did not show it`);
   } else {
     message = inconsistent(m, v);
   }
@@ -105,10 +105,14 @@ function notShown(m: Model, v: BayesView, why: string): string {
     return `the bad end failed ${b.fails} of ${n} runs and the good end ${gd.fails} of ${gd.fails + gd.passes}: a change of failure rate in the range is not shown (P = ${v.pShown.toFixed(3)}, asked for ${m.spec.confidence}; the ends alone ${v.pEnds.toFixed(2)}); ${why}. No regression in this range, or too small a change to see in this many runs.`;
   }
   if (n === 0) return `the bad end could not be tested (${b.skips} skipped runs): no culprit can be named.`;
+  return `the bad end tested good ${n} time${n === 1 ? '' : 's'}: no regression in this range, or it fails less often than ${pct(rateBound(n, 0.95))} of runs (95 % bound).${fixedLater(m, v)}`;
+}
+
+/** When commits below a bad end that passed did fail: the likely story, said. */
+function fixedLater(m: Model, v: BayesView): string {
   let below = 0;
   for (const [sha, c] of v.counts) if (sha !== m.dag.bad && c.fails > 0) below++;
-  const later = below > 0 ? ` Yet ${below} commit${below === 1 ? '' : 's'} below it failed: was the failure fixed later in the range?` : '';
-  return `the bad end tested good ${n} time${n === 1 ? '' : 's'}: no regression in this range, or it fails less often than ${pct(rateBound(n, 0.95))} of runs (95 % bound).${later}`;
+  return below > 0 ? ` Yet ${below} commit${below === 1 ? '' : 's'} below it failed: was the failure fixed later in the range?` : '';
 }
 
 function inconsistent(m: Model, v: BayesView): string {

@@ -6,10 +6,10 @@ import { ApiError, type ApiClient } from '../../api/client.ts';
 import { FailureError, UserError } from '../../errors.ts';
 import { loadJobFile } from '../../jobfile/index.ts';
 import { formatReport } from '../bisect-report.ts';
-import type { Bisect } from '../../api/contract.ts';
+import type { Bisect, BisectProbe } from '../../api/contract.ts';
 import { clientFor, isTty, out, parseId, printJson, withJson, withServer, type GlobalOptions } from '../common.ts';
 import { bisectGroup } from './bisect.ts';
-import { duration, oneOf, positiveInt } from '../options.ts';
+import { duration, oneOf, positiveInt, probability } from '../options.ts';
 import { locateIssues } from './submit.ts';
 
 interface StartFlags extends GlobalOptions {
@@ -23,24 +23,47 @@ interface StartFlags extends GlobalOptions {
   jobs?: number;
   repeat?: number;
   maxRuns?: number;
+  confidence?: number;
+  budget?: number;
+  falsePositives?: boolean;
+  deterministic?: boolean;
+  interleaveEnds?: boolean;
   firstParent?: boolean;
   wait?: boolean;
   timeout?: number;
 }
 
-
-function progressLine(b: Bisect): string {
+/** Where the bisect is: while it runs, the round, what is left and the most likely first bad commit; once done, how it stopped and what the answer means. */
+export function progressLine(b: Bisect): string {
   const p = b.progress;
+  const r = b.result;
+  if (r) return `bisect ${b.id} ${b.state}${r.stop ? ` (stopped at the ${r.stop === 'budget' ? 'run budget' : 'confidence asked for'})` : ''}: ${r.message ?? r.reason}`;
   const running = b.jobs.filter((j) => !j.recorded).length;
-  return `bisect ${b.id} ${b.state}: round ${p.rounds}, ${p.remaining} candidate${p.remaining === 1 ? '' : 's'} left, ${p.judged} judged, ${p.samples} runs, ${running} job${running === 1 ? '' : 's'} running`;
+  const best = p.best && p.best.p >= 0.1 ? ` · most likely ${p.best.sha.slice(0, 8)} (${p.best.p.toFixed(2)})` : '';
+  return `bisect ${b.id} ${b.state}: round ${p.rounds}, ${p.remaining} candidate${p.remaining === 1 ? '' : 's'} left, ${p.judged} judged, ${p.samples} runs, ${running} job${running === 1 ? '' : 's'} running${best}${b.error ? ` · error: ${b.error}` : ''}`;
+}
+
+const SAID: Record<string, string> = { good: 'passed', bad: 'FAILED', skip: 'untestable', infra: 'infra failure (run again, not counted)' };
+
+/** One probe job's run, as it arrives. */
+export function probeLine(j: BisectProbe, n: number): string {
+  const said = j.value !== undefined ? `sample ${Number(j.value.toPrecision(6))}` : j.outcome ? SAID[j.outcome] : 'recorded';
+  return `  run ${n}: ${j.sha.slice(0, 8)} ${said} (job ${j.job_id}${j.testbox ? ` on ${j.testbox}` : ''}, round ${j.round})`;
 }
 
 /** The engine's report, with each commit's subject and author. */
 export function bisectReport(b: Bisect): string {
-  if (!b.result) return `${progressLine(b)}${b.error ? `\nerror: ${b.error}` : ''}\n`;
-  const names = new Map(Object.entries(b.result.commits).map(([sha, c]) => [sha, `${c.subject} — ${c.author}, ${c.date.slice(0, 10)}`]));
+  if (!b.result) {
+    // still running (or failed): where it is, and every run so far
+    const runs = b.jobs.filter((j) => j.recorded).map((j, i) => probeLine(j, i + 1));
+    const open = b.jobs.filter((j) => !j.recorded).map((j) => `  job ${j.job_id}: ${j.sha.slice(0, 8)} ${j.stage}${j.testbox ? ` on ${j.testbox}` : ''} (round ${j.round})`);
+    return [progressLine(b), ...runs, ...open].join('\n') + '\n';
+  }
+  // the answer's commits with their author and date, the evidence's with their subject
+  const named = new Set([b.result.first_bad, b.result.parent]);
+  const names = new Map(Object.entries(b.result.commits).map(([sha, c]) => [sha, named.has(sha) ? `${c.subject} — ${c.author}, ${c.date.slice(0, 10)}` : c.subject]));
   const head = `bisect ${b.id}: ${b.pkg} ${b.criterion}${b.metric ? ` ${b.metric} (${b.direction} is better)` : ''}, ${b.request.good.join(',')}..${b.request.bad} (${b.candidates} candidates)\n`;
-  return head + formatReport(b.result, { criterion: b.criterion as 'build', ...(b.metric ? { metric: b.metric } : {}) }, names);
+  return head + formatReport(b.result, { criterion: b.criterion, ...(b.metric ? { metric: b.metric } : {}), ...(b.request.confidence !== undefined ? { confidence: b.request.confidence } : {}) }, names);
 }
 
 /** Follows a bisect until it ends, a line per change; returns it. */
@@ -48,13 +71,20 @@ async function follow(client: ApiClient, id: number, json: boolean, timeoutMs?: 
   const deadline = timeoutMs ? Date.now() + timeoutMs : Infinity;
   let seen = -1;
   let last = '';
+  const shown = new Set<number>();
   for (;;) {
     const wait = Math.max(0, Math.min(30, (deadline - Date.now()) / 1000));
     const b = await client.get<Bisect>(`/api/bisects/${id}`, { wait: wait.toFixed(3), seen });
     seen = b.progress.log;
     if (!json) {
+      // each run's verdict as it arrives (in job order), then where the bisect is
+      const arrived = b.jobs.filter((j) => j.recorded && !shown.has(j.job_id));
+      for (const j of arrived) {
+        shown.add(j.job_id);
+        process.stderr.write(`${isTty() ? '\r\x1b[K' : ''}${probeLine(j, shown.size)}\n`);
+      }
       const line = progressLine(b);
-      if (line !== last) process.stderr.write(isTty() ? `\r\x1b[K${line}` : `${line}\n`);
+      if (line !== last || (arrived.length > 0 && isTty())) process.stderr.write(isTty() ? `\r\x1b[K${line}` : `${line}\n`);
       last = line;
     }
     if (b.state !== 'running') {
@@ -65,12 +95,14 @@ async function follow(client: ApiClient, id: number, json: boolean, timeoutMs?: 
   }
 }
 
+/** Prints the answer; exit 1 unless a culprit was found at the confidence asked for (as `bisect run`). */
 function finish(b: Bisect, json: boolean): void {
   if (json) printJson(b);
   else process.stdout.write(bisectReport(b));
-  if (b.state !== 'done' || !b.result?.first_bad) {
-    throw new FailureError(b.state === 'done' ? `bisect ${b.id} found no single first bad commit (${b.result?.reason})` : `bisect ${b.id} ${b.state}${b.error ? `: ${b.error}` : ''}`);
-  }
+  const r = b.result;
+  if (b.state !== 'done' || !r) throw new FailureError(`bisect ${b.id} ${b.state}${b.error ? `: ${b.error}` : ''}`);
+  if (r.first_bad === null) throw new FailureError(`bisect ${b.id} found no single first bad commit (${r.reason})`);
+  if (r.stop === 'budget') throw new FailureError(`bisect ${b.id} ran out of its run budget: ${r.first_bad.slice(0, 12)} is a best guess (confidence ${r.confidence.toFixed(3)})`);
 }
 
 export function registerBisectLab(program: Command): void {
@@ -90,6 +122,11 @@ export function registerBisectLab(program: Command): void {
     .option('-j, --jobs <k>', 'commits probed at once (default: the testboxes that can run the job)', positiveInt)
     .option('--repeat <n>', 'runs per probe', positiveInt)
     .option('--max-runs <n>', 'runs at most per commit before it counts as skipped', positiveInt)
+    .option('--confidence <p>', 'build/function: stop when the most likely first bad commit has this probability (default 0.95)', probability)
+    .option('--budget <n>', 'build/function: runs in all before the most likely commit is reported as a best guess (default: 50 + 30 per halving of the candidates)', positiveInt)
+    .option('--false-positives', 'function: the test may also fail before the first bad commit (at a lower rate)')
+    .option('--deterministic', 'function: the test always fails after the first bad commit: git bisect\'s cost, and a flaky run is reported as a contradiction (always so for build)')
+    .option('--interleave-ends', 'perf: a fresh sample of each end every round, for testboxes whose speed drifts during the bisect')
     .option('--first-parent', 'follow only the first parent of merges')
     .option('--wait', 'follow the bisect until it ends and print its report')
     .option('--timeout <s>', 'with --wait, give up after this long: seconds, or 5m, 1h', duration)
@@ -112,6 +149,11 @@ export function registerBisectLab(program: Command): void {
           ...(f.jobs ? { slots: f.jobs } : {}),
           ...(f.repeat ? { repeat: f.repeat } : {}),
           ...(f.maxRuns ? { max_runs: f.maxRuns } : {}),
+          ...(f.confidence !== undefined ? { confidence: f.confidence } : {}),
+          ...(f.budget !== undefined ? { budget: f.budget } : {}),
+          ...(f.falsePositives ? { false_positives: true } : {}),
+          ...(f.deterministic ? { deterministic: true } : {}),
+          ...(f.interleaveEnds ? { interleave_ends: true } : {}),
           ...(f.firstParent ? { first_parent: true } : {}),
         });
       } catch (err) {

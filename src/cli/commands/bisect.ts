@@ -3,9 +3,8 @@
 // `bisect start/show/wait` join the same group through bisectGroup().
 import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { InvalidArgumentError } from 'commander';
 import { UserError } from '../../errors.ts';
-import { absolutePath, oneOf, positiveInt } from '../options.ts';
+import { absolutePath, oneOf, positiveInt, probability } from '../options.ts';
 import { bisectRun } from '../../bisect-run/run.ts';
 import { evidenceRows } from '../../bisect/evidence.ts';
 import { plotSvg } from '../../bisect/plot.ts';
@@ -15,12 +14,6 @@ import { formatReport, roundLine, runLine } from '../bisect-report.ts';
 /** The `bisect` command of `program`, created on first use. */
 export function bisectGroup(program: Command): Command {
   return program.commands.find((c) => c.name() === 'bisect') ?? program.command('bisect').description('find the commit that introduced a regression');
-}
-
-function probability(value: string): number {
-  const n = Number(value);
-  if (!(n > 0.5 && n < 1)) throw new InvalidArgumentError('expected a probability between 0.5 and 1, e.g. 0.95');
-  return n;
 }
 
 function collect(value: string, previous: string[]): string[] {

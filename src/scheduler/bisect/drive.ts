@@ -22,6 +22,7 @@ import {
   addBisectJobs,
   appendLog,
   bisectJobs,
+  bisectProbes,
   endBisect,
   getBisect,
   isRunningForUpdate,
@@ -31,18 +32,21 @@ import {
   releaseBisect,
   runningBisects,
   touchBisect,
+  type BisectProbeRow,
   type BisectRow,
   type StoredBisectRequest,
 } from '../../store/bisects.ts';
 import { knownBuilds } from '../../store/builds.ts';
-import { getJob } from '../../store/jobs.ts';
+import { getJob, pinJob, unpinJobs } from '../../store/jobs.ts';
 import { listTestboxes } from '../../store/testboxes.ts';
 import { jobChannel } from '../../store/notify.ts';
 import { backoff, sleep } from '../../util/sleep.ts';
 import type { Ctx } from '../context.ts';
 import { finishInTx } from '../finish.ts';
 import { insertInTx, prepareJobs } from '../submit.ts';
-import { observe } from './observe.ts';
+import { observe, withInfraLimit } from './observe.ts';
+import { spreadSamples } from './spread.ts';
+import { signalWork } from '../work.ts';
 import { mustOwn, OPEN, type Caller } from '../access.ts';
 import { bisectChannel, startBisect, withCommit } from './start.ts';
 import { listBisectViews, viewBisect } from './view.ts';
@@ -135,12 +139,13 @@ export class Bisects {
         const req = row.request;
         state ??= replay(row.dag, row.spec, await readLog(ctx.store.db, id));
         await this.#recordFinished(id, state, req);
-        const step = next(state, req.slots ?? (await this.#slots(req)), { cacheRank: await this.#cacheRank(req) });
+        const boxes = await this.#liveBoxes(req);
+        const step = next(state, req.slots ?? Math.max(1, boxes.length), { cacheRank: await this.#cacheRank(req) });
         if ('done' in step) {
           await this.#finish(id, row, step.done);
           return;
         }
-        const open = await this.#submitOwed(id, state, req, 'probes' in step ? step.probes : step.wait);
+        const open = await this.#submitOwed(id, state, req, 'probes' in step ? step.probes : step.wait, boxes, req.criterion === 'perf');
         failures = 0;
         userErrors = 0;
         await this.#waitForAny(open, id);
@@ -169,8 +174,9 @@ export class Bisects {
       if (bj.recorded) continue;
       const job = await getJob(ctx.store.db, bj.job_id);
       if (!job || job.stage !== 'finish') continue;
-      const obs = observe({ job_health: job.health, stats: job.stats, dep_failure: job.dep_failure }, { criterion: req.criterion, metric: req.metric, errid: req.errid });
-      const entry: LogEntry = { kind: 'run', sha: bj.sha, obs };
+      const previous = state.log.flatMap((e) => (e.kind === 'run' && e.sha === bj.sha ? [e.obs] : []));
+      const obs = withInfraLimit(observe({ job_health: job.health, stats: job.stats, dep_failure: job.dep_failure }, { criterion: req.criterion, metric: req.metric, errid: req.errid }), previous);
+      const entry: LogEntry = { kind: 'run', sha: bj.sha, obs, job: bj.job_id };
       const seq = state.log.length;
       const ok = await ctx.store.tx(async (t) => {
         if (!(await markRecorded(t.db, bj.job_id))) return false;
@@ -188,10 +194,11 @@ export class Bisects {
    * round's log entry, in one transaction — and nothing if the bisect ended
    * meanwhile (a cancel never leaves new probes behind).
    */
-  async #submitOwed(id: number, state: BisectState, req: StoredBisectRequest, probes: { sha: string; runs: number }[]): Promise<number[]> {
+  async #submitOwed(id: number, state: BisectState, req: StoredBisectRequest, probes: { sha: string; runs: number }[], live: string[], spread: boolean): Promise<number[]> {
     const ctx = this.#ctx;
-    const jobs = await bisectJobs(ctx.store.db, id);
+    const jobs = await bisectProbes(ctx.store.db, id);
     const open = jobs.filter((j) => !j.recorded);
+    await this.#unpinLost(open, live);
     const persisted = (await readLog(ctx.store.db, id)).length;
     const newEntries = state.log.slice(persisted);
     const round = state.log.slice(0, persisted).filter((e) => e.kind === 'round').length + newEntries.filter((e) => e.kind === 'round').length;
@@ -202,10 +209,16 @@ export class Bisects {
     }
     if (wanted.length === 0 && newEntries.length === 0) return open.map((j) => j.job_id);
     const prepared = wanted.length > 0 ? await prepareJobs(ctx, wanted.map((sha) => withCommit(req.job, req.pkg, sha, id))) : undefined;
+    // perf: each sample pinned to a box, so a commit is measured on several (spread.ts)
+    const pins = spreadSamples(spread ? live : [], wanted, jobs.map((j) => ({ sha: j.sha, box: j.assigned ?? j.pinned_host, open: !j.recorded })));
     const submitted = await ctx.store.tx(async (t) => {
       if (!(await isRunningForUpdate(t, id))) return [];
       await appendLog(t.db, id, persisted, newEntries);
       const results = prepared ? await insertInTx(ctx, t, prepared) : [];
+      const pinned = results.filter((_, i) => pins[i] !== undefined);
+      for (const [i, r] of results.entries()) if (pins[i] !== undefined) await pinJob(t.db, r.job_id, pins[i]);
+      // a pinned job wakes every poller: the one box that may take it among them
+      if (pinned.length > 0) signalWork(t, [{ ...this.#boxKind(req), pinned_host: pins.find((p) => p !== undefined)! }]);
       await addBisectJobs(t.db, results.map((r, i) => ({ job_id: r.job_id, bisect_id: id, sha: wanted[i]!, round })));
       await touchBisect(t.db, id, ctx.now());
       t.notify(bisectChannel(id));
@@ -235,14 +248,29 @@ export class Bisects {
     }
   }
 
-  /** How many probes at once: the live testboxes of the job's type and arch (at least one). */
-  async #slots(req: StoredBisectRequest): Promise<number> {
+  /** The type and arch of testbox the probe jobs run on. */
+  #boxKind(req: StoredBisectRequest): { tbox_type: string; arch: string } {
     const d = this.#ctx.config.defaults;
-    const type = tboxType(String(req.job.testbox ?? d.testbox));
-    const arch = String(req.job.os_arch ?? d.os_arch);
+    return { tbox_type: tboxType(String(req.job.testbox ?? d.testbox)), arch: String(req.job.os_arch ?? d.os_arch) };
+  }
+
+  /** The live testboxes that can run the probe jobs, by name: how many probes at once, and where perf samples are spread. */
+  async #liveBoxes(req: StoredBisectRequest): Promise<string[]> {
+    const { tbox_type, arch } = this.#boxKind(req);
     const now = this.#ctx.now();
-    const boxes = (await listTestboxes(this.#ctx.store.db)).filter((b) => b.type === type && b.arch === arch && now - b.last_heartbeat <= this.#ctx.config.timing.testboxLostAfter);
-    return Math.max(1, boxes.length);
+    const boxes = (await listTestboxes(this.#ctx.store.db)).filter((b) => b.type === tbox_type && b.arch === arch && now - b.last_heartbeat <= this.#ctx.config.timing.testboxLostAfter);
+    return boxes.map((b) => b.hostname).sort();
+  }
+
+  /** Queued probes pinned to a box that is no longer live may go to any box: a lost machine never stalls the bisect. */
+  async #unpinLost(open: BisectProbeRow[], live: string[]): Promise<void> {
+    const lost = [...new Set(open.filter((j) => j.stage === 'submit' && j.pinned_host !== null && !live.includes(j.pinned_host)).map((j) => j.pinned_host!))];
+    if (lost.length === 0) return;
+    await this.#ctx.store.tx(async (t) => {
+      const freed = await unpinJobs(t.db, open.map((j) => j.job_id), lost);
+      signalWork(t, freed);
+    });
+    this.#ctx.log.info({ boxes: lost }, 'bisect: probes pinned to lost testboxes may now go to any');
   }
 
   /**

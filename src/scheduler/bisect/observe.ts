@@ -2,7 +2,10 @@
 // A build that failed for the recipe is evidence for `build` and a skip for
 // `function` and `perf` (never blamed); anything the lab did wrong — a lost
 // testbox, a build lost after its retries, a cancelled probe — is `infra`:
-// run again, never counted.
+// run again, never counted. The Bayesian rule takes each job as one
+// independent run: one failure after the culprit is strong evidence, so a
+// lab failure must never look like one. A job that ran past its runtime
+// (`timeout`, the suite hung) is the test's doing and counts as a failure.
 import type { Criterion, Observation } from '../../bisect/types.ts';
 
 export interface ProbeJob {
@@ -37,4 +40,19 @@ export function observe(job: ProbeJob, o: ObserveOptions): Observation {
   const value = job.stats?.[o.metric ?? ''];
   if (health !== 'success' || value === undefined || !Number.isFinite(value)) return { outcome: 'skip' };
   return { outcome: 'good', value };
+}
+
+/** Lab failures in a row after which a commit counts as untestable (a skip), so a commit the lab cannot run is not retried for ever. */
+export const INFRA_IN_A_ROW = 3;
+
+/**
+ * The observation to record, given the commit's runs so far: an infra
+ * failure that is the INFRA_IN_A_ROW-th in a row for this commit becomes a
+ * skip (untestable, never blamed); everything else as observed.
+ */
+export function withInfraLimit(obs: Observation, previous: readonly Observation[]): Observation {
+  if (obs.outcome !== 'infra') return obs;
+  let streak = 1;
+  for (let i = previous.length - 1; i >= 0 && previous[i]!.outcome === 'infra'; i--) streak++;
+  return streak >= INFRA_IN_A_ROW ? { outcome: 'skip' } : obs;
 }

@@ -47,6 +47,7 @@ export async function startBisect(ctx: Ctx, req: BisectRequest, caller: Caller =
   }
   if (req.repeat !== undefined) spec.repeat = req.repeat;
   if (req.max_runs !== undefined) spec.maxRuns = req.max_runs;
+  Object.assign(spec, ruleOptions(req, criterion));
   try {
     createBisect(dag, spec);
   } catch (err) {
@@ -57,6 +58,32 @@ export async function startBisect(ctx: Ctx, req: BisectRequest, caller: Caller =
   const id = await insertBisect(ctx.store.db, { pkg: req.pkg, criterion, request: stored, upstream_url: url, dag, spec, now: ctx.now(), account });
   ctx.log.info({ bisect: id, pkg: req.pkg, criterion, candidates: dag.commits.length }, 'bisect started');
   return id;
+}
+
+/**
+ * The pass/fail rule's options (build, function) or perf's, checked against
+ * the criterion as `bisect run` checks its flags. A build is made once per
+ * commit and then comes from the cache, so its runs cannot be repeated
+ * independently: the build criterion is always deterministic in the lab.
+ */
+function ruleOptions(req: BisectRequest, criterion: Criterion): Partial<BisectSpec> {
+  const spec: Partial<BisectSpec> = {};
+  const passFail = ['confidence', 'budget', 'false_positives', 'deterministic'] as const;
+  if (criterion === 'perf') {
+    const given = passFail.filter((k) => req[k] !== undefined);
+    if (given.length > 0) throw new UserError('bad_bisect', `${given.join(', ')} ${given.length === 1 ? 'is' : 'are'} for pass/fail criteria (build, function), not perf`, { fields: given });
+    if (req.interleave_ends) spec.interleaveEnds = true;
+    return spec;
+  }
+  if (req.interleave_ends !== undefined) throw new UserError('bad_bisect', 'interleave_ends is for the perf criterion');
+  if (criterion === 'build' && (req.deterministic === false || req.false_positives)) {
+    throw new UserError('bad_bisect', 'a build bisect in the lab is deterministic: each commit is built once and its outcome cached, so a build cannot be re-run to see whether it fails only sometimes');
+  }
+  if (req.confidence !== undefined) spec.confidence = req.confidence;
+  if (req.budget !== undefined) spec.budget = req.budget;
+  if (req.false_positives) spec.falsePositives = true;
+  if (req.deterministic !== undefined) spec.deterministic = req.deterministic;
+  return spec;
 }
 
 /** The one job of a request body: an object, or YAML that expands to exactly one job. */

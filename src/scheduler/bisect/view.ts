@@ -3,9 +3,11 @@
 // log), probe jobs and result. With a wait, answers once its log grew past
 // what the caller has seen, or it ended: a long-poll for progress.
 import { replay, status } from '../../bisect/engine.ts';
-import type { Bisect } from '../../api/contract.ts';
+import type { Bisect, BisectProbe } from '../../api/contract.ts';
+import type { Dag, Observation } from '../../bisect/types.ts';
+import { historyOrder } from '../../bisect/history.ts';
 import { NotFoundError } from '../../errors.ts';
-import { bisectJobs, getBisect, listBisects, readLog, type BisectRow } from '../../store/bisects.ts';
+import { bisectProbes, getBisect, listBisects, readLog, type BisectRow, type StoredBisectResult } from '../../store/bisects.ts';
 import type { Ctx } from '../context.ts';
 import { iso } from '../views.ts';
 import { bisectChannel } from './start.ts';
@@ -14,7 +16,17 @@ async function bisectView(ctx: Ctx, row: BisectRow): Promise<Bisect> {
   const db = ctx.store.db;
   const log = await readLog(db, row.id);
   const st = status(replay(row.dag, row.spec, log));
-  const jobs = (await bisectJobs(db, row.id)).map((j) => ({ job_id: j.job_id, sha: j.sha, round: j.round, recorded: j.recorded === 1 }));
+  const said = new Map<number, Observation>();
+  for (const e of log) if (e.kind === 'run' && e.job !== undefined) said.set(e.job, e.obs);
+  const jobs = (await bisectProbes(db, row.id)).map((j): BisectProbe => {
+    const probe: BisectProbe = { job_id: j.job_id, sha: j.sha, round: j.round, recorded: j.recorded === 1, stage: j.stage, testbox: j.assigned ?? j.pinned_host };
+    const obs = said.get(j.job_id);
+    if (obs) {
+      probe.outcome = obs.outcome;
+      if (obs.value !== undefined) probe.value = obs.value;
+    }
+    return probe;
+  });
   const { good_refs, bad_ref, ...rest } = row.request;
   return {
     id: row.id,
@@ -29,12 +41,18 @@ async function bisectView(ctx: Ctx, row: BisectRow): Promise<Bisect> {
     candidates: row.dag.commits.length,
     progress: { ...st, log: log.length },
     jobs,
-    result: row.result,
+    result: row.result === null ? null : withDepth(row.result, row.dag),
     error: row.error,
     request: { ...rest, good: good_refs, bad: bad_ref },
     created_at: iso(row.created_at)!,
     finished_at: iso(row.finished_at),
   };
+}
+
+/** The result with each evidence's branch depth, so a reader without the candidate graph can indent merged branches. */
+function withDepth(result: StoredBisectResult, dag: Dag): StoredBisectResult {
+  const depth = new Map(historyOrder(dag).map((e) => [e.sha, e.depth] as const));
+  return { ...result, evidence: result.evidence.map((e) => ((depth.get(e.sha) ?? 0) > 0 ? { ...e, depth: depth.get(e.sha)! } : e)) };
 }
 
 /** The bisect; with waitMs, once its log grew past `seen` entries or it ended. */

@@ -1,7 +1,9 @@
-// What a finished probe job counts as, per criterion.
+// What a finished probe job counts as, per criterion: every way the lab
+// fails is infra (never evidence: one failure is strong evidence for the
+// Bayesian rule), and a commit the lab keeps failing on becomes untestable.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { observe, type ProbeJob } from '../../../src/scheduler/bisect/observe.ts';
+import { INFRA_IN_A_ROW, observe, withInfraLimit, type ProbeJob } from '../../../src/scheduler/bisect/observe.ts';
 
 const job = (job_health: string | null, extra: Partial<ProbeJob> = {}): ProbeJob => ({ job_health, stats: null, dep_failure: null, ...extra });
 const recipeFailed = job('dependency_failed', { dep_failure: { health: 'failed' } });
@@ -11,6 +13,11 @@ const cases: [string, ProbeJob, Parameters<typeof observe>[1], ReturnType<typeof
   ['build: the recipe failed → bad', recipeFailed, { criterion: 'build' }, { outcome: 'bad' }],
   ['build: the test failed, so the build worked → good', job('failed'), { criterion: 'build' }, { outcome: 'good' }],
   ['build: the build was lost after its retries → infra', buildLost, { criterion: 'build' }, { outcome: 'infra' }],
+  ['function: the build overran after its retries → infra', job('dependency_failed', { dep_failure: { health: 'timeout' } }), { criterion: 'function' }, { outcome: 'infra' }],
+  ['function: the build was cancelled → infra', job('dependency_failed', { dep_failure: { health: 'cancel' } }), { criterion: 'function' }, { outcome: 'infra' }],
+  ['function: a build failure without details → infra', job('dependency_failed'), { criterion: 'function' }, { outcome: 'infra' }],
+  ['function: no health at all → infra', job(null), { criterion: 'function' }, { outcome: 'infra' }],
+  ['perf: a lost testbox → infra, not a skip', job('abnormal'), { criterion: 'perf', metric: 'x.ops' }, { outcome: 'infra' }],
   ['function: success → good', job('success'), { criterion: 'function' }, { outcome: 'good' }],
   ['function: failed → bad', job('failed'), { criterion: 'function' }, { outcome: 'bad' }],
   ['function: timeout (a hang) → bad', job('timeout'), { criterion: 'function' }, { outcome: 'bad' }],
@@ -25,3 +32,17 @@ const cases: [string, ProbeJob, Parameters<typeof observe>[1], ReturnType<typeof
   ['perf: the build failed → skip', recipeFailed, { criterion: 'perf', metric: 'x.ops' }, { outcome: 'skip' }],
 ];
 for (const [name, j, o, want] of cases) test(name, () => assert.deepEqual(observe(j, o), want));
+
+test('infra failures stay infra until INFRA_IN_A_ROW in a row for one commit, which counts as untestable', () => {
+  const infra = { outcome: 'infra' } as const;
+  assert.equal(INFRA_IN_A_ROW, 3);
+  assert.deepEqual(withInfraLimit(infra, []), infra);
+  assert.deepEqual(withInfraLimit(infra, [infra]), infra);
+  assert.deepEqual(withInfraLimit(infra, [infra, infra]), { outcome: 'skip' });
+  // a counted run in between starts the count again
+  assert.deepEqual(withInfraLimit(infra, [infra, infra, { outcome: 'good' }, infra]), infra);
+  assert.deepEqual(withInfraLimit(infra, [infra, infra, { outcome: 'skip' }]), infra);
+  // anything else passes as observed
+  assert.deepEqual(withInfraLimit({ outcome: 'bad' }, [infra, infra]), { outcome: 'bad' });
+  assert.deepEqual(withInfraLimit({ outcome: 'good', value: 3 }, [infra, infra]), { outcome: 'good', value: 3 });
+});
