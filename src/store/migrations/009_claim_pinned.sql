@@ -1,10 +1,10 @@
 -- engine: postgres
 -- (SQLite claims with plain queries in one transaction, store/claim.ts: there
 -- this version is recorded and nothing runs.)
--- The claim function of 003 with one more condition: a job pinned to a
--- testbox (jobs.pinned_host, 007) is claimed by that box only. Everything
--- else is 003's, and model/match.ts is still the rule the claim test holds
--- it to.
+-- The claim function of 007 (003 with up to 8 candidates per account) with
+-- one more condition: a job pinned to a testbox (jobs.pinned_host, 008) is
+-- claimed by that box only. Everything else is as before, and model/match.ts
+-- is still the rule the claim test holds it to.
 CREATE OR REPLACE FUNCTION stacklab_claim(p_host text, p_now bigint, p_deadline bigint, p_origin text)
 RETURNS SETOF jobs
 LANGUAGE plpgsql VOLATILE AS $$
@@ -34,7 +34,7 @@ BEGIN
         AND j.stage = 'submit' AND j.deps_pending = 0 AND j.memory_minimum <= free
         AND (j.pinned_host IS NULL OR j.pinned_host = p_host)
       ORDER BY j.priority DESC, j.id ASC
-      LIMIT 1
+      LIMIT 8
     ) b
   ), pick AS (
     SELECT j.id FROM jobs j JOIN cand c ON c.id = j.id
