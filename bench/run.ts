@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
-const benches = ['claim.ts', 'ss.ts', 'bisect-perf.ts', 'bisect-flaky.ts', 'crash.ts'];
+const benches = ['claim.ts', 'ss.ts', 'bisect-perf.ts', 'bisect-flaky.ts', 'crash.ts', 'pollers.ts'];
 const args = process.argv.slice(2);
 let failed = 0;
 for (const b of benches) {
