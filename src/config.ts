@@ -16,6 +16,8 @@ export interface ServerOptions {
   dbPool?: number | string | undefined;
   host?: string | undefined;
   port?: number | string | undefined;
+  /** Behind a reverse proxy: take the client's scheme and host from X-Forwarded-* headers. */
+  trustProxy?: boolean | undefined;
 }
 
 export interface Timing {
@@ -42,6 +44,8 @@ export interface LabConfig {
   limits: { maxUploadBytes: number; maxJobsPerSubmit: number };
   /** Accounts and tokens are checked: the lab asks for it, or the server listens beyond loopback. */
   accounts: boolean;
+  /** X-Forwarded-Proto/-Host are believed (a TLS proxy in front): the URLs the server hands out say https. */
+  trustProxy: boolean;
 }
 
 /** Whether a listen address is reachable only from this machine. */
@@ -122,6 +126,7 @@ export function buildConfig(opts: ServerOptions, env: NodeJS.ProcessEnv = proces
     },
     limits: { maxUploadBytes: 4 * 1024 ** 3, maxJobsPerSubmit: 10_000 },
     accounts: p.accounts || !isLoopback(host),
+    trustProxy: opts.trustProxy ?? /^(1|true|yes)$/i.test(env.STACKLAB_TRUST_PROXY ?? ''),
   };
 }
 

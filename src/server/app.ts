@@ -42,6 +42,7 @@ export async function buildServer(config: LabConfig, opts: BuildOptions = {}): P
     requestTimeout: 0,
     keepAliveTimeout: 75_000,
     forceCloseConnections: true,
+    trustProxy: config.trustProxy,
     ajv: { customOptions: { coerceTypes: 'array', useDefaults: true, removeAdditional: false } },
   });
   const scheduler = new Scheduler(store, config, app.log);

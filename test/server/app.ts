@@ -20,10 +20,10 @@ export interface TestApp {
 }
 
 /** A server over a fresh SQLite file and a lab with real ss packages (hello, linux) and suites. */
-export async function testApp(policy: Record<string, unknown> | ((dir: string) => Record<string, unknown>) = {}): Promise<TestApp> {
+export async function testApp(policy: Record<string, unknown> | ((dir: string) => Record<string, unknown>) = {}, opts: { trustProxy?: boolean } = {}): Promise<TestApp> {
   const t = tempDir();
   const ss = makeSsLab(t.dir, typeof policy === 'function' ? policy(t.dir) : policy);
-  const server = await buildServer(buildConfig({ data: join(t.dir, 'data'), lab: ss.lab, port: 0 }), { logLevel: process.env.STACKLAB_TEST_LOG ?? false });
+  const server = await buildServer(buildConfig({ data: join(t.dir, 'data'), lab: ss.lab, port: 0, trustProxy: opts.trustProxy }), { logLevel: process.env.STACKLAB_TEST_LOG ?? false });
   await server.app.ready();
   return {
     server,

@@ -27,5 +27,22 @@ describe('routes: boot', () => {
     assert.match(script.headers['content-type'] as string, /text\/plain/);
     assert.match(script.body, new RegExp(`^#!ipxe\\n# stacklab job ${r!.job_id} \\(boot-test\\) for vm-1`));
     assert.match(script.body, new RegExp(`initrd http://[^ ]+/job_initrd_tmpfs/${r!.job_id}/job\\.cgz`));
+    // Without --trust-proxy a forged X-Forwarded-Proto/-Host changes nothing.
+    const forged = await a.inject({ url: '/boot.ipxe?mac=52:54:00:12:34:56', headers: { 'x-forwarded-proto': 'https', 'x-forwarded-host': 'evil.example' } });
+    assert.doesNotMatch(forged.body, /evil\.example|https:/);
+  });
+
+  test('behind a TLS proxy (--trust-proxy) the script names the URL the machine reached, https and all', async () => {
+    const p = await testApp({}, { trustProxy: true });
+    try {
+      body(await p.inject({ method: 'POST', url: '/api/testboxes/register', payload: { ...BOX, hostname: 'hw-1', type: 'hw', mac: '52:54:00:00:00:01' } }), 200);
+      const [r] = body<{ job_id: number }[]>(await p.inject({ method: 'POST', url: '/api/jobs', payload: { suite: 'boot-test', testbox: 'hw-1' } }), 200);
+      const script = await p.inject({ url: '/boot.ipxe?mac=52:54:00:00:00:01', headers: { host: '127.0.0.1:3000', 'x-forwarded-proto': 'https', 'x-forwarded-host': 'lab.example.com' } });
+      assert.equal(script.statusCode, 200, script.body);
+      assert.match(script.body, new RegExp(`initrd https://lab\\.example\\.com/job_initrd_tmpfs/${r!.job_id}/job\\.cgz`));
+      assert.doesNotMatch(script.body, /127\.0\.0\.1/);
+    } finally {
+      await p.close();
+    }
   });
 });

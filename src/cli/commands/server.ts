@@ -18,6 +18,7 @@ interface ServerFlags {
   dbPool?: number;
   port?: number;
   host?: string;
+  trustProxy?: boolean;
   logLevel?: string;
   json?: boolean;
 }
@@ -28,6 +29,7 @@ function serverOptions(cmd: Command): Command {
     .option('--lab <dir>', 'lab directory (default $STACKLAB_LAB or the shipped examples/lab)', absolutePath)
     .option('--port <port>', 'port to listen on; 0 picks a free one (default $STACKLAB_PORT or 3000)', port)
     .option('--host <host>', 'address to bind (default 127.0.0.1)')
+    .option('--trust-proxy', 'behind a TLS reverse proxy: believe its X-Forwarded-Proto/-Host (default $STACKLAB_TRUST_PROXY)')
     .option('--json', 'print the listening address as JSON');
 }
 
@@ -45,7 +47,7 @@ function untilSignal(stop: () => Promise<void>): Promise<void> {
 }
 
 async function startServer(flags: ServerFlags, defaultLog: string): Promise<ServerHandle> {
-  const config = buildConfig({ data: flags.data, lab: flags.lab, db: flags.db, dbPool: flags.dbPool, port: flags.port, host: flags.host });
+  const config = buildConfig({ data: flags.data, lab: flags.lab, db: flags.db, dbPool: flags.dbPool, port: flags.port, host: flags.host, trustProxy: flags.trustProxy });
   const server = await buildServer(config, { logLevel: flags.logLevel ?? defaultLog });
   await server.start();
   return server;

@@ -8,7 +8,8 @@ import type { Scheduler } from '../../scheduler/scheduler.ts';
 import { MAC_PATTERN, type Assignment } from '../../api/contract.ts';
 import { clientGone } from '../errors.ts';
 
-const origin = (request: FastifyRequest) => `${request.protocol}://${request.headers.host ?? `${request.hostname}`}`;
+// request.host is the Host header, or X-Forwarded-Host when the server trusts its proxy (--trust-proxy).
+const origin = (request: FastifyRequest) => `${request.protocol}://${request.host}`;
 
 export function ipxeScript(base: string, a: Assignment, host: string, withToken = false): string {
   // With accounts on, every file of the job is fetched with the job's own token (iPXE cannot send a header).
