@@ -1,7 +1,7 @@
 // What testboxes tell the scheduler about a job they hold: stage moves,
 // result files (only into that job's result root) and the close.
 import { createWriteStream } from 'node:fs';
-import { mkdir, readFile, rename, rm } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Transform, type Readable } from 'node:stream';
@@ -14,6 +14,7 @@ import { addEvent } from '../store/events.ts';
 import { jobChannel } from '../store/notify.ts';
 import type { Ctx } from './context.ts';
 import type { Stats } from '../api/contract.ts';
+import { parseStats } from '../model/stats.ts';
 
 /** The job, if `hostname` holds it now; otherwise a 404 or a 409 the agent acts on. */
 export async function heldJob(ctx: Ctx, id: number, hostname: string, caller: Caller = OPEN): Promise<JobRow> {
@@ -90,16 +91,26 @@ export async function saveResultFile(ctx: Ctx, id: number, hostname: string, rel
   return { path: `${row.result_root}/${relPath}`, bytes };
 }
 
-/** Reads stats.json from the result root; a malformed file counts as no stats. */
+/**
+ * The job's stats: stats.json from the result root (a dc testbox derives
+ * it), else stats.txt parsed here (what a vm guest uploads: the suite's
+ * parse output, or its run output, as text). A malformed file counts as
+ * no stats.
+ */
 async function readStats(ctx: Ctx, row: JobRow): Promise<Stats | null> {
+  const root = join(ctx.config.srvDir, row.result_root);
   try {
-    const data = JSON.parse(await readFile(join(ctx.config.srvDir, row.result_root, 'stats.json'), 'utf8')) as unknown;
+    const data = JSON.parse(await readFile(join(root, 'stats.json'), 'utf8')) as unknown;
     if (!data || typeof data !== 'object' || Array.isArray(data)) return null;
     const stats: Record<string, number> = {};
     for (const [k, v] of Object.entries(data)) if (typeof v === 'number' && Number.isFinite(v)) stats[k] = v;
     return stats;
   } catch {
-    return null;
+    const text = await readFile(join(root, 'stats.txt'), 'utf8').catch(() => undefined);
+    if (text === undefined) return null;
+    const stats = parseStats(text, row.suite);
+    await writeFile(join(root, 'stats.json'), JSON.stringify(stats, null, 1) + '\n').catch(() => {});
+    return stats;
   }
 }
 

@@ -14,7 +14,7 @@ import type { Runtime, RunOutcome } from '../runtime/runtime.ts';
 import type { Log } from '../util/log.ts';
 import { packageEnv, type ArtifactCache } from './artifact-cache.ts';
 import type { JobReporter } from './reporter.ts';
-import { parseStats } from './stats.ts';
+import { parseStats } from '../model/stats.ts';
 import { parse as parseYaml } from 'yaml';
 import { suiteEnvironment } from '../jobfile/index.ts';
 

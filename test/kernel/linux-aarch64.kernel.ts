@@ -14,7 +14,7 @@ import { cpSync, mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { makeKernelHistory, type KernelHistory } from '../../src/demo/kernel-history.ts';
 import { runPkgbuild } from '../../src/pkgbuild/runner.ts';
-import { parseStats } from '../../src/testbox/stats.ts';
+import { parseStats } from '../../src/model/stats.ts';
 import { bootVm } from '../../src/vm/boot.ts';
 import { buildOsImage } from '../../src/vm/os-image.ts';
 import { tempDir } from '../support/tmp.ts';
