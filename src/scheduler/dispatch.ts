@@ -64,6 +64,6 @@ async function assignment(ctx: Ctx, row: JobRow, box: TestboxRow): Promise<Assig
     heartbeat_interval: ctx.config.timing.heartbeatInterval,
     // What runs inside a guest reports with a token good only for this job, never the box's own.
     ...(box.type !== 'dc' ? { job_token: await issueJobToken(ctx.store.db, row.id) } : {}),
-    ...(box.type === 'vm' ? { os_image: await osImageFor(ctx, row) } : {}),
+    ...(box.type !== 'dc' ? { os_image: await osImageFor(ctx, row) } : {}),
   };
 }

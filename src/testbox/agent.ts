@@ -195,7 +195,7 @@ export class Agent {
     const patienceMs = (Number(a.job.runtime ?? 3600) + REPORT_PATIENCE_S) * 1000;
     const reporter = new RetryingReporter(this.#reporter, { patienceMs, signal: ac.signal, log });
     try {
-      const context = { dir, reporter, runtime: this.#o.runtime, cache: this.#cache, gitCacheDir: join(this.#o.workdir, 'git'), log, signal: ac.signal };
+      const context = { dir, reporter, runtime: this.#o.runtime, cache: this.#cache, gitCacheDir: join(this.#o.workdir, 'git'), pkgCacheDir: join(this.#o.workdir, 'pkgcache'), log, signal: ac.signal };
       const health = this.#o.type === 'vm' && a.job.suite !== 'pkgbuild' ? await runVmAssignment(a, context, this.#vmOptions()) : await runAssignment(a, context);
       if (health === null) log.info({ job: id }, 'job stopped (the scheduler dropped it)');
       else log.info({ job: id, health }, 'job finished');

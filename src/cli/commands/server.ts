@@ -8,6 +8,7 @@ import { buildConfig, hostArch, labDirOf } from '../../config.ts';
 import { osImagePath } from '../../artifacts/layout.ts';
 import { installOsImage } from '../../vm/os-image.ts';
 import { ensureDemoUpstream } from '../../demo/upstream.ts';
+import { DEFAULT_TARBALL, ensureKernelUpstream } from '../../demo/kernel-history.ts';
 import { buildServer, type ServerHandle } from '../../server/app.ts';
 import { Agent } from '../../testbox/agent.ts';
 import { addAccount, issueSecret, listAccounts } from '../../store/credentials.ts';
@@ -81,6 +82,7 @@ export function registerServer(program: Command): void {
     .action(async (flags: ServerFlags & { testboxes: number; vm: number; vmGroup: string }) => {
       const n = flags.testboxes;
       await ensureDemoUpstream(labDirOf(flags));
+      if (flags.vm > 0) await kernelUpstream(labDirOf(flags), !flags.json);
       const server = await startServer(flags, 'warn');
       const admin = await firstAdmin(server);
       const agents = await startLocalTestboxes(server, n, flags.logLevel ?? 'warn');
@@ -110,6 +112,16 @@ async function firstAdmin(server: ServerHandle): Promise<{ name: string; token: 
   const accounts = await listAccounts(server.store.db);
   if (accounts.some((a) => a.role === 'admin' && a.active)) return undefined;
   return { name: 'admin', token: await addAccount(server.store.db, { name: 'admin', admin: true }, Date.now()) };
+}
+
+/** With vm boxes, the lab's generated linux upstream (about a minute the first time); without linux-source, a warning. */
+async function kernelUpstream(labDir: string, say: boolean): Promise<void> {
+  if (!existsSync(DEFAULT_TARBALL)) {
+    if (say) out(`note: ${DEFAULT_TARBALL} is missing (apt-get install linux-source-6.1): jobs of the lab's linux upstream cannot build`);
+    return;
+  }
+  if (say) out('the lab\'s linux upstream: checking (generated from linux-source-6.1 the first time, about a minute) …');
+  await ensureKernelUpstream(labDir);
 }
 
 /**
