@@ -14,6 +14,7 @@ import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { parse as parseYaml, stringify } from 'yaml';
 import { makeKernelHistory, type KernelHistory } from '../../src/demo/kernel-history.ts';
 import { ApiClient } from '../../src/api/client.ts';
 import type { Bisect, Build, Job } from '../../src/api/contract.ts';
@@ -43,7 +44,8 @@ describe('the seed scenario in the lab: build linux, boot it on a vm testbox, bi
     const lab = join(t.dir, 'lab');
     cpSync(join(ROOT, 'examples', 'lab'), lab, { recursive: true });
     writeFileSync(join(lab, 'upstreams', 'linux', 'linux.yaml'), `url: ${history.dir}\nrecipe: linux\n`);
-    writeFileSync(join(lab, 'lab.yaml'), `${readFileSync(join(lab, 'lab.yaml'), 'utf8')}\nheartbeat_interval: 2\nsweep_interval: 1\nbuild_runtime: 2400\n`);
+    const policy = parseYaml(readFileSync(join(lab, 'lab.yaml'), 'utf8')) as Record<string, unknown>;
+    writeFileSync(join(lab, 'lab.yaml'), stringify({ ...policy, heartbeat_interval: 2, sweep_interval: 1, build_runtime: 2400 }));
     // The user's job file: the example, unchanged.
     cpSync(join(ROOT, 'examples', 'jobs', 'host-info-vm.yaml'), jobFile);
     const data = join(t.dir, 'data');
@@ -85,7 +87,7 @@ describe('the seed scenario in the lab: build linux, boot it on a vm testbox, bi
     const started = performance.now();
     const { job, build, output } = await runAt(history.tags['lab-version-change']!);
     assert.equal(job.job_health, 'success', output);
-    assert.equal(build.state, 'done');
+    assert.equal(build.state, 'succeeded');
     figures.first_build_seconds = await buildSeconds(build);
     figures.first_job_wall_seconds = (performance.now() - started) / 1000;
     assert.match(output, /^kernel 6\.1\.\d+-sl1 on x86_64$/m, 'the guest runs the kernel built at the commit');
