@@ -10,7 +10,8 @@ import { ACTIVE_STAGES, canReport, isActive, isTestboxHealth, stageDeadline, TES
 import { chargeUpload, getJob, moveStage, type JobRow } from '../store/jobs.ts';
 import { mustReportFor, OPEN, type Caller } from './access.ts';
 import { finishInTx } from './finish.ts';
-import { addEvent } from '../store/events.ts';
+import { addEvent, countEvents } from '../store/events.ts';
+import { requeueInTx } from './requeue.ts';
 import { jobChannel } from '../store/notify.ts';
 import type { Ctx } from './context.ts';
 import type { Stats } from '../api/contract.ts';
@@ -114,6 +115,9 @@ async function readStats(ctx: Ctx, row: JobRow): Promise<Stats | null> {
   }
 }
 
+/** Times a job the testbox closes `abnormal` before it started is handed out again before it finishes abnormal. */
+const BOOT_RETRIES = 2;
+
 export async function closeJob(ctx: Ctx, id: number, hostname: string, health: string, caller: Caller = OPEN): Promise<void> {
   if (!isTestboxHealth(health)) {
     throw new UserError('bad_health', `a testbox closes a job with one of ${TESTBOX_HEALTHS.join(', ')}, not ${health}`);
@@ -122,7 +126,12 @@ export async function closeJob(ctx: Ctx, id: number, hostname: string, health: s
   const stats = await readStats(ctx, row);
   const closed = await ctx.store.tx(async (t) => {
     const current = await getJob(t.db, id);
-    return current ? finishInTx(ctx, t, current, { health, stats, from: ACTIVE_STAGES, detail: { testbox: hostname } }) : false;
+    if (!current) return false;
+    // The box could not even start it (qemu did not start, a download failed): the lab's failure, tried again elsewhere or later.
+    if (health === 'abnormal' && current.stage === 'boot' && (await countEvents(t.db, id, 'requeue')) < BOOT_RETRIES) {
+      return requeueInTx(ctx, t, current, hostname, `testbox ${hostname} could not start it (an infrastructure failure)`);
+    }
+    return finishInTx(ctx, t, current, { health, stats, from: ACTIVE_STAGES, detail: { testbox: hostname } });
   });
   if (!closed) throw new ConflictError(`job ${id} was finished meanwhile`);
 }

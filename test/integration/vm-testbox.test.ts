@@ -38,7 +38,7 @@ describe('a vm testbox runs jobs in qemu', { skip: missing || false }, () => {
 
   before(async () => {
     const lab = makeLab(join(t.dir, 'lab'), {
-      policy: { boot_timeout: 120, post_run_timeout: 60 },
+      policy: { boot_timeout: 120, running_grace: 60, post_run_timeout: 60 },
       suites: { probe: { run: PROBE }, sleeper: { run: '#!/bin/sh\necho going to sleep\nsleep 600\n' } },
     });
     server = await startServer({ data, lab });
@@ -95,6 +95,9 @@ describe('a vm testbox runs jobs in qemu', { skip: missing || false }, () => {
     const id = await submit({ suite: 'probe', testbox: 'vm-1p1g', runtime: 60 });
     const job = await finished(api, id, 120_000);
     assert.equal(job.job_health, 'abnormal', 'the lab failed, not the kernel');
+    const requeues = job.timeline!.filter((e) => e.event === 'requeue');
+    assert.equal(requeues.length, 2, 'handed out again twice before it counts as abnormal');
+    assert.match(String(requeues[0]!.reason), /could not start it/);
     assert.equal(job.stats?.['boot.panic'], undefined);
     assert.match(await file(job.result_root, 'output'), /infrastructure: qemu could not start/);
   });
