@@ -50,6 +50,7 @@ describe('routes: meta and the OpenAPI document', () => {
     assert.deepEqual(byTag.get('testbox protocol')!.sort(), [
       'GET /api/testboxes/{host}/next',
       'POST /api/jobs/{id}/close',
+      'POST /api/jobs/{id}/result/{*}',
       'POST /api/jobs/{id}/stage',
       'POST /api/testboxes/register',
       'POST /api/testboxes/{host}/heartbeat',
