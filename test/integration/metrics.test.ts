@@ -3,7 +3,8 @@
 // its remembered failure) and a cancel to the end; the scrape must then add
 // up — every job submitted, pkgbuild jobs too, has finished once, each stage,
 // build, testbox and bisect state is present (0 when none), and the waits
-// were observed once per job.
+// were observed once per job. Two servers on one PostgreSQL report the same
+// gauges, whichever did the work.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -11,6 +12,9 @@ import { tempDir } from '../support/tmp.ts';
 import { startServer, startTestbox, type Proc } from '../support/procs.ts';
 import { makeSsLab, type SsLab } from '../support/ss-lab.ts';
 import { finished } from '../support/wait.ts';
+import { createPgDatabase, postgresAvailable } from '../support/db.ts';
+import { buildConfig, hostArch } from '../../src/config.ts';
+import { buildServer, type ServerHandle } from '../../src/server/app.ts';
 import { ApiClient } from '../../src/api/client.ts';
 import { BISECT_STATES, BUILD_STATES } from '../../src/api/contract.ts';
 import { STAGES } from '../../src/model/lifecycle.ts';
@@ -114,5 +118,50 @@ describe('metrics: the counters agree after a day in the lab', () => {
     assert.equal(sum(s, 'stacklab_queue_wait_seconds_count', { kind: 'pkgbuild' }), 2);
     assert.equal(sum(s, 'stacklab_build_wait_seconds_count'), 2);
     assert.ok(sum(s, 'stacklab_build_wait_seconds_sum') > 0, 'a build takes time');
+  });
+});
+
+const pg = await postgresAvailable();
+
+describe('metrics: two servers on one PostgreSQL report the same lab', { skip: pg ? false : 'PostgreSQL not reachable' }, () => {
+  const t = tempDir();
+  let db: { url: string; drop(): Promise<void> };
+  const servers: ServerHandle[] = [];
+
+  before(async () => {
+    db = await createPgDatabase();
+    const ss = makeSsLab(t.dir);
+    for (let i = 0; i < 2; i++) {
+      const s = await buildServer(buildConfig({ data: join(t.dir, 'data'), lab: ss.lab, db: db.url, port: 0 }), { logLevel: false });
+      await s.app.ready();
+      servers.push(s);
+    }
+  });
+
+  after(async () => {
+    for (const s of servers) await s.stop();
+    await db.drop();
+    t.cleanup();
+  });
+
+  test('the gauges are read from the database; the counters are each server\'s own', async () => {
+    const [a, b] = servers as [ServerHandle, ServerHandle];
+    const scrape = async (s: ServerHandle) => parse((await s.app.inject({ url: '/metrics' })).body);
+    const reg = await a.app.inject({ method: 'POST', url: '/api/testboxes/register', payload: { hostname: 'box-1', type: 'dc', arch: hostArch(), max_memory: 8, cpus: 2 } });
+    assert.equal(reg.statusCode, 200, reg.body);
+    const sub = await a.app.inject({ method: 'POST', url: '/api/jobs', payload: [{ suite: 'boot-test', testbox: 'dc' }, { suite: 'use-hello', testbox: 'dc', ss: { hello: { commit: 'v2' } } }] });
+    assert.equal(sub.statusCode, 200, sub.body);
+    const next = await b.app.inject({ url: '/api/testboxes/box-1/next?wait=0' });
+    assert.equal(next.statusCode, 200, next.body);
+    const [sa, sb] = [await scrape(a), await scrape(b)];
+    for (const [name, label] of [['stacklab_jobs', 'stage'], ['stacklab_builds', 'state'], ['stacklab_testboxes', 'state'], ['stacklab_bisects', 'state']] as const) {
+      assert.deepEqual(gauge(sb, name, label), gauge(sa, name, label), `${name} is the same from both servers`);
+    }
+    assert.deepEqual(gauge(sa, 'stacklab_jobs', 'stage'), { submit: 2, boot: 1, running: 0, post_run: 0, finish: 0 }, 'a test job and a pkgbuild job queued, one handed out');
+    assert.deepEqual(gauge(sa, 'stacklab_testboxes', 'state'), { idle: 0, busy: 1, lost: 0 });
+    assert.equal(gauge(sa, 'stacklab_builds', 'state').queued, 1);
+    assert.equal(sum(sa, 'stacklab_jobs_submitted_total'), 3, 'server a made the jobs');
+    assert.equal(sum(sb, 'stacklab_jobs_submitted_total'), 0);
+    assert.equal(sum(sb, 'stacklab_claims_total'), 1, 'server b handed one out');
   });
 });
