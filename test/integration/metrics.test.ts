@@ -71,6 +71,10 @@ describe('metrics: the counters agree after a day in the lab', () => {
     assert.deepEqual(gauge(s, 'stacklab_builds', 'state'), Object.fromEntries(BUILD_STATES.map((st) => [st, 0])));
     assert.deepEqual(gauge(s, 'stacklab_bisects', 'state'), Object.fromEntries(BISECT_STATES.map((st) => [st, 0])));
     assert.deepEqual(gauge(s, 'stacklab_testboxes', 'state'), { idle: 1, busy: 0, lost: 0 });
+    // The benchmarks' floor routes (bench/floor.ts) exist only on their own servers.
+    for (const path of ['/bench/floor/wait?wait=0', '/bench/floor/wake', '/bench/floor/submit']) {
+      assert.equal((await fetch(`${server.url}${path}`, { method: path.includes('wait') ? 'GET' : 'POST' })).status, 404, path);
+    }
   });
 
   test('submitted, finished, builds requested and the waits add up once everything finished', async () => {
