@@ -92,6 +92,7 @@ export async function createPkgbuildJob(ctx: Ctx, t: Tx, b: BuildRow, req: Reque
   await setBuildJob(t.db, b.key, id);
   signalWork(t, [{ tbox_type: tboxType(b.testbox), arch }]);
   await addEvent(t.db, id, 'submit', now, { build_key: b.key, pkg: b.pkg, attempt: b.attempts + 1 });
+  t.after(() => ctx.metrics.submitted.inc({ kind: 'pkgbuild' }));
   return id;
 }
 
@@ -143,6 +144,8 @@ export async function attachBuild(ctx: Ctx, t: Tx, jobId: number, spec: BuildSpe
     await createPkgbuildJob(ctx, t, build, req, now);
     build = (await getBuild(t.db, spec.key))!;
   }
+  const outcome = created ? 'new' : build.state === 'succeeded' ? 'reused' : build.state === 'failed' ? 'failed' : 'joined';
+  t.after(() => ctx.metrics.buildsRequested.inc({ outcome }));
   if (build.state === 'succeeded') {
     await addDep(t.db, { job_id: jobId, build_key: spec.key, pkg: spec.pkg, state: 'done' });
     return { kind: 'reuse', build };

@@ -13,6 +13,7 @@ import { osImageFor } from './os-images.ts';
 import { depsFor } from './loader.ts';
 import { jobCgzPath, jobDetail, usableArtifacts } from './views.ts';
 import type { Ctx } from './context.ts';
+import { jobKind } from './metrics.ts';
 
 export type { Assignment } from '../api/contract.ts';
 
@@ -24,6 +25,7 @@ export async function claimFor(ctx: Ctx, box: TestboxRow): Promise<JobRow | unde
   ctx.metrics.claimSeconds.observe((performance.now() - started) / 1000);
   if (claimed) {
     ctx.metrics.claims.inc();
+    ctx.metrics.queueWait.observe({ kind: jobKind(claimed) }, (now - claimed.submit_time) / 1000);
     // The job's result root gets its job.yaml when the job is about to run, off the claim's path.
     writeJobYaml(ctx, claimed.id, claimed.result_root, claimed.spec).catch((err: unknown) =>
       ctx.log.warn({ err, job: claimed.id }, 'cannot write job.yaml'),

@@ -15,6 +15,7 @@ import { requiredArtifacts } from '../artifacts/layout.ts';
 import type { DepFailure, Stats } from '../api/contract.ts';
 import type { Ctx } from './context.ts';
 import { createPkgbuildJob } from './builds.ts';
+import { jobKind } from './metrics.ts';
 
 export type { DepFailure } from '../api/contract.ts';
 
@@ -36,7 +37,7 @@ export async function finishInTx(ctx: Ctx, t: Tx, row: JobRow, o: FinishOptions)
   if (!done) return false;
   await addEvent(t.db, id, 'finish', now, { health: o.health, ...(o.detail ?? {}) });
   t.notify(jobChannel(id));
-  t.after(() => ctx.metrics.finished.inc({ health: o.health }));
+  t.after(() => ctx.metrics.finished.inc({ kind: jobKind(row), health: o.health }));
   if (row.build_key) await pkgbuildFinished(ctx, t, row, o.health);
   await releaseOrphans(ctx, t, await detachJob(t.db, id, 'detached'));
   return true;
@@ -64,6 +65,7 @@ async function pkgbuildFinished(ctx: Ctx, t: Tx, row: JobRow, health: Health): P
       await endBuild(t.db, b.key, 'succeeded', now);
       await lockJobs(t, await waitersOf(t.db, b.key));
       const ready = await releaseWaiters(t.db, b.key);
+      t.after(() => ready.forEach((j) => ctx.metrics.buildWait.observe((now - j.submit_time) / 1000)));
       for (const { id } of ready) {
         await addEvent(t.db, id, 'release', now, { build_key: b.key, pkg: b.pkg, pkgbuild_job: row.id });
         t.notify(jobChannel(id));
@@ -111,7 +113,7 @@ export async function failWaiters(ctx: Ctx, t: Tx, key: string, failure: DepFail
     for (const k of await detachJob(t.db, id, 'detached')) others.add(k);
     t.notify(jobChannel(id));
   }
-  t.after(() => ctx.metrics.finished.inc({ health: 'dependency_failed' }, waiters.length));
+  t.after(() => ctx.metrics.finished.inc({ kind: 'test', health: 'dependency_failed' }, waiters.length));
   await releaseOrphans(ctx, t, [...others]);
 }
 

@@ -43,7 +43,7 @@ export class Scheduler {
 
   constructor(store: Store, config: LabConfig, log: Log = silentLog, now: () => number = Date.now) {
     const git = new GitResolver(join(config.dataDir, 'git'), { fetchInterval: config.lab.policy.git_fetch_interval * 1000, fetchUrl: (url) => config.lab.fetchUrl(url) });
-    this.ctx = { store, config, log, now, git, metrics: new SchedulerMetrics(store) };
+    this.ctx = { store, config, log, now, git, metrics: new SchedulerMetrics(store, { now, testboxLostAfter: config.timing.testboxLostAfter }) };
     this.bisects = new Bisects(this.ctx);
     this.#hearingSince = now();
   }

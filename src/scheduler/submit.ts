@@ -132,7 +132,7 @@ export async function insertInTx(ctx: Ctx, t: Tx, p: PreparedJobs): Promise<Subm
     if (r.dispatchable) ready.push({ tbox_type: tboxType(job.testbox), arch: job.os_arch });
   }
   signalWork(t, ready);
-  t.after(() => ctx.metrics.submitted.inc(out.length));
+  t.after(() => ctx.metrics.submitted.inc({ kind: 'test' }, out.length));
   return out;
 }
 

@@ -162,7 +162,7 @@ export async function countWaiters(db: Db, key: string): Promise<number> {
  * for, and its dep is done. Returns the jobs that have nothing left to wait
  * on (now dispatchable). Three statements, however many waiters.
  */
-export async function releaseWaiters(db: Db, key: string): Promise<{ id: number; tbox_type: string; arch: string; pinned_host: string | null }[]> {
+export async function releaseWaiters(db: Db, key: string): Promise<{ id: number; tbox_type: string; arch: string; pinned_host: string | null; submit_time: number }[]> {
   const waiting = db.selectFrom('job_deps').select('job_id').where('build_key', '=', key).where('state', '=', 'waiting');
   await db
     .updateTable('jobs')
@@ -172,13 +172,13 @@ export async function releaseWaiters(db: Db, key: string): Promise<{ id: number;
     .execute();
   const ready = await db
     .selectFrom('jobs')
-    .select(['id', 'tbox_type', 'arch', 'pinned_host'])
+    .select(['id', 'tbox_type', 'arch', 'pinned_host', 'submit_time'])
     .where('id', 'in', waiting)
     .where('stage', '=', 'submit')
     .where('deps_pending', '=', 0)
     .execute();
   await db.updateTable('job_deps').set({ state: 'done' }).where('build_key', '=', key).where('state', '=', 'waiting').execute();
-  return ready.map((r) => ({ id: Number(r.id), tbox_type: r.tbox_type, arch: r.arch, pinned_host: r.pinned_host }));
+  return ready.map((r) => ({ id: Number(r.id), tbox_type: r.tbox_type, arch: r.arch, pinned_host: r.pinned_host, submit_time: Number(r.submit_time) }));
 }
 
 /**

@@ -109,8 +109,8 @@ describe('API and CLI surface, on stacklab up', () => {
   test('/metrics, /docs and the job schema answer', async () => {
     const metrics = await call('GET', '/metrics');
     assert.equal(metrics.status, 200);
-    assert.match(metrics.text, /^stacklab_jobs_submitted_total \d+/m);
-    assert.match(metrics.text, /^stacklab_jobs_finished_total\{health="success"\} [1-9]/m);
+    assert.match(metrics.text, /^stacklab_jobs_submitted_total\{kind="test"\} [1-9]/m);
+    assert.match(metrics.text, /^stacklab_jobs_finished_total\{kind="test",health="success"\} [1-9]/m);
     const doc = JSON.parse((await call('GET', '/docs/json')).text) as { openapi: string; paths: Record<string, unknown> };
     assert.match(doc.openapi, /^3\./);
     for (const p of ['/api/jobs', '/api/jobs/{id}', '/api/builds', '/api/bisects', '/api/testboxes/{host}/next']) assert.ok(p in doc.paths, p);
