@@ -186,6 +186,7 @@ ${table(
   j.deps.map((d) => [d.pkg, html`<code>${short(d.commit)}</code>`, d.commit_ref, d.config ?? 'default', state(d.wait), html`<a href="/api/builds/${d.build_key}">${state(d.build_state)}</a>`, jobLink(d.pkgbuild_job)]),
   'No ss packages.',
 )}
+${j.deps.length ? html`<p>Compare with its siblings: ${j.deps.map((d, i) => [i ? ' · ' : '', html`<a class="compare-link" href="/ui/compare?${new URLSearchParams({ group_by: `ss.${d.pkg}.commit`, suite: j.suite, pkg: d.pkg }).toString()}">${j.suite} jobs by ${d.pkg} commit</a>`])}</p>` : ''}
 <h2>Stats</h2>
 ${table(['stat', 'value'], stats.map(([k, v]) => [k, v]), j.job_stage === 'finish' ? 'No stats.' : 'Not yet.')}
 <h2>Timeline</h2>
@@ -231,6 +232,7 @@ export function bisectPage(b: Bisect): string {
 ${b.criterion === 'perf' ? html`<dt>metric</dt><dd>${b.metric ?? ''} (${b.direction ?? ''} is better)</dd>` : ''}
 <dt>progress</dt><dd>${b.candidates} candidates, ${b.progress.remaining} left, ${b.progress.rounds} rounds, ${b.progress.samples} runs${!r && best && best.p >= 0.1 ? html` · most likely <code>${short(best.sha)}</code> (${best.p.toFixed(2)})` : ''}</dd>
 <dt>JSON</dt><dd><a href="/api/bisects/${b.id}">/api/bisects/${b.id}</a></dd>
+<dt>compare</dt><dd><a class="compare-link" href="/ui/compare?${new URLSearchParams({ group_by: `ss.${b.pkg}.commit`, bisect: String(b.id), ...(b.metric ? { plot: b.metric } : {}) }).toString()}">its probes' stats by commit</a></dd>
 </dl>
 ${
   r

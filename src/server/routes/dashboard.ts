@@ -8,6 +8,11 @@ import type { Scheduler } from '../../scheduler/scheduler.ts';
 import { bisectPage, jobPage, overviewPage } from '../dashboard.ts';
 import { IdParams } from '../schemas.ts';
 import { HealthSchema, StageSchema } from '../../api/contract.ts';
+import { Value } from 'typebox/value';
+import { UserError } from '../../errors.ts';
+import { compareJobs } from '../../scheduler/compare.ts';
+import { comparePage, type CompareForm } from '../compare-page.ts';
+import { compareQuery, CompareQuerySchema } from './compare.ts';
 
 export const dashboardRoutes: FastifyPluginAsync<{ scheduler: Scheduler }> = async (fastify, { scheduler }) => {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
@@ -46,4 +51,27 @@ export const dashboardRoutes: FastifyPluginAsync<{ scheduler: Scheduler }> = asy
   app.get('/ui/bisects/:id', { config: { access: 'public' }, schema: { hide: true, params: IdParams } }, async (request, reply) => {
     return reply.type('text/html; charset=utf-8').send(bisectPage(await scheduler.bisects.view(request.params.id)));
   });
+
+  // The form's fields arrive as strings, empty ones too: checked here against the API's schema so a bad value is said on the page, not as JSON.
+  const formFields = ['group_by', 'suite', 'pkg', 'commit', 'bisect', 'ids', 'stat', 'base', 'plot'] as const;
+  app.get(
+    '/ui/compare',
+    { config: { access: 'public' }, schema: { hide: true, querystring: Type.Object(Object.fromEntries(formFields.map((k) => [k, Type.Optional(Type.String({ maxLength: 1000 }))]))) } },
+    async (request, reply) => {
+      const asked = request.query as Record<string, string | undefined>;
+      const f: CompareForm = Object.fromEntries(formFields.map((k) => [k, asked[k] === '' ? undefined : asked[k]]));
+      const send = (status: number, text: string) => reply.code(status).type('text/html; charset=utf-8').send(text);
+      if (!f.group_by) return send(200, comparePage(f, undefined));
+      const { plot: _plot, ...api } = f;
+      const q = Value.Default(CompareQuerySchema, Value.Convert(CompareQuerySchema, Object.fromEntries(Object.entries(api).filter(([, v]) => v !== undefined))));
+      const bad = [...Value.Errors(CompareQuerySchema, q)][0];
+      if (bad) return send(400, comparePage(f, undefined, `${bad.instancePath.replace(/^\//, '') || 'query'}: ${bad.message}`));
+      try {
+        return send(200, comparePage(f, await compareJobs(scheduler.store.db, compareQuery(q as Parameters<typeof compareQuery>[0]))));
+      } catch (err) {
+        if (err instanceof UserError) return send(400, comparePage(f, undefined, err.message));
+        throw err;
+      }
+    },
+  );
 };
