@@ -44,7 +44,11 @@ const alpha = (v: string) => {
   return n;
 };
 
-const num = (x: number | null) => (x === null ? '-' : Math.abs(x) >= 1e6 || (Math.abs(x) < 1e-3 && x !== 0) ? x.toExponential(4) : String(Number(x.toPrecision(6))));
+const num = (x: number | null) => {
+  if (x === null) return '-';
+  if (Number.isInteger(x) && Math.abs(x) < 1e15) return String(x); // counts read best whole
+  return Math.abs(x) >= 1e9 || (Math.abs(x) < 1e-3 && x !== 0) ? x.toExponential(4) : String(Number(x.toPrecision(6)));
+};
 const pct = (x: number | null, sign = false) => (x === null ? '' : `${sign && x >= 0 ? '+' : ''}${x.toFixed(Math.abs(x) < 10 ? 1 : 0)}%`);
 
 /** The comparison as lkp prints it: a header naming the groups, then one line per stat. */
