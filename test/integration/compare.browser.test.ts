@@ -197,6 +197,56 @@ test('compare shows the regression by commit (CLI text, --json, bad options) and
       await page.locator('a.compare-link').first().click();
       await page.waitForURL(/\/ui\/compare\?/);
       assert.equal(await page.locator('svg.compare-plot g.group').count(), 3);
+
+      // the front page: bisects above the jobs; the filter form; paging through the jobs
+      await page.goto(`${server.url}/`, { waitUntil: 'load' });
+      const headings = await page.$$eval('h2', (hs) => hs.map((h) => h.textContent ?? ''));
+      assert.ok(headings.findIndex((h) => h.startsWith('Bisects')) < headings.findIndex((h) => h.startsWith('Jobs')), headings.join(', '));
+      await noScriptRan(page);
+      await page.selectOption('form.filters select[name=health]', 'not_success');
+      await page.click('form.filters button');
+      await page.waitForURL(/health=not_success/);
+      assert.match(await page.locator('body').innerText(), /No job matches\./, 'every bench job succeeded');
+      await page.goto(`${server.url}/?suite=bench&limit=4`, { waitUntil: 'load' });
+      const shown = async () => page.$$eval('a[href^="/ui/jobs/"]', (as) => as.map((x) => Number(x.textContent)).filter((n) => n > 0));
+      const pages: number[][] = [];
+      for (;;) {
+        const onPage = (await shown()).filter((id) => ids.includes(id));
+        pages.push([...new Set(onPage)]);
+        if ((await page.locator('a.older').count()) === 0) break;
+        await page.click('a.older');
+        await page.waitForLoadState('load');
+      }
+      assert.deepEqual(pages.map((p) => p.length), [4, 4, 1]);
+      assert.deepEqual(pages.flat(), [...ids].reverse(), 'every job once, newest first');
+      assert.equal(await page.locator('a.newest').count(), 1);
+
+      // a build's page, from the front page's builds table: its inputs, the attempt, the jobs on it, the log
+      await page.goto(`${server.url}/`, { waitUntil: 'load' });
+      await page.locator('a[href^="/ui/builds/"]').first().click();
+      await page.waitForURL(/\/ui\/builds\/[0-9a-f]{64}$/);
+      const build = await page.locator('body').innerText();
+      assert.match(build, /succeeded \(attempt 1\)/);
+      assert.match(build, /Jobs on it \(0 waiting\)/);
+      assert.equal(await page.locator('table.dependents tr').count(), RUNS + 1, 'its RUNS jobs');
+      assert.equal(await page.locator('table.attempts tr').count(), 2, 'one pkgbuild job');
+      const logHref = await page.locator('a.build-log').getAttribute('href');
+      const log = await fetch(`${server.url}${logHref}`);
+      assert.equal(log.status, 200, `the build log link ${logHref} works`);
+
+      // a result directory: links for the browser, the JSON array for API clients
+      const root = done.find((j) => j.id === ids[0])!.result_root;
+      res = await page.goto(`${server.url}${root}/`, { waitUntil: 'load' });
+      assert.equal(res?.status(), 200);
+      assert.match(res!.headers()['content-type'] ?? '', /text\/html/);
+      const entries = await page.$$eval('ul.listing a', (as) => as.map((x) => x.textContent));
+      assert.ok(entries.includes('output'), entries.join(' '));
+      await page.click('ul.listing a:text-is("output")');
+      await page.waitForURL(/\/output$/);
+      assert.match(await page.locator('body').innerText(), /instructions: 1000000/);
+      const json = await fetch(`${server.url}${root}/`);
+      assert.match(json.headers.get('content-type') ?? '', /application\/json/);
+      assert.ok(((await json.json()) as string[]).includes('output'));
       assert.deepEqual(errors, []);
     } finally {
       await browser.close();
