@@ -17,6 +17,8 @@ export interface CompareQuery {
   groups?: string[] | undefined;
   /** The group the others are compared with (default: the first). */
   base?: string | undefined;
+  /** Only jobs whose field has this value (a label set at submit marks a group of submits: labels.run=nightly-3). */
+  where?: [field: string, value: string][] | undefined;
   /** Only stats whose name contains one of these. */
   stats?: string[] | undefined;
   alpha?: number | undefined;
@@ -65,7 +67,12 @@ export async function compareJobs(db: Db, q: CompareQuery): Promise<Comparison> 
   if (!/^[A-Za-z0-9_][A-Za-z0-9._+-]{0,199}$/.test(q.group_by)) throw new UserError('invalid_request', `group_by: not a field path: ${q.group_by}`);
   const alpha = q.alpha ?? 0.05;
   const rows = (await listJobs(db, { ...q.filter, stage: 'finish' })).filter((r) => r.stats !== null);
-  const jobs = (await loadJobs(db, rows)).sort((a, b) => a.id - b.id);
+  const kept = (j: Job) =>
+    (q.where ?? []).every(([field, value]) => {
+      const v = fieldValue(j, field);
+      return v !== undefined && matches(v, value);
+    });
+  const jobs = (await loadJobs(db, rows)).filter(kept).sort((a, b) => a.id - b.id);
   const groups = new Map<string, { value: Value; jobs: Job[] }>();
   const ungrouped: number[] = [];
   for (const j of jobs) {

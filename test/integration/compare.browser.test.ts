@@ -125,6 +125,8 @@ test('compare shows the regression by commit (CLI text, --json, bad options) and
     // by a suite parameter; by a bisect id no job has; by ids
     const byLabel = JSON.parse((await runCli(['compare', '--server', server.url, '-g', 'bench.label', '--json'])).stdout) as Comparison;
     assert.deepEqual(byLabel.groups.map((g) => g.key), ['plain-1', HOSTILE, 'plain-3']);
+    const labelled = JSON.parse((await runCli(['compare', '--server', server.url, '-g', 'ss.app.commit', '--where', 'bench.label=plain-3', '--json'])).stdout) as Comparison;
+    assert.deepEqual(labelled.groups.map((g) => [g.key, g.jobs.length]), [[shas[2], RUNS]], 'only the jobs with that value');
     const none = JSON.parse((await runCli(['compare', '--server', server.url, '-g', 'ss.app.commit', '--bisect', '7', '--json'])).stdout) as Comparison;
     assert.equal(none.jobs, 0);
     const some = JSON.parse((await runCli(['compare', '--server', server.url, '-g', 'testbox', '--ids', `${ids[0]},${ids[8]}`, '--json'])).stdout) as Comparison;
@@ -136,6 +138,7 @@ test('compare shows the regression by commit (CLI text, --json, bad options) and
       [['compare', '--server', server.url, '-g', 'bad field!'], /field path/],
       [['compare', '--server', server.url, '-g', 'testbox', '--ids', '1,x'], /job ids/],
       [['compare', '--server', server.url, '-g', 'testbox', '--alpha', '2'], /probability/],
+      [['compare', '--server', server.url, '-g', 'testbox', '--where', 'novalue'], /FIELD=VALUE/],
       [['compare', '--server', server.url, '-g', 'ss.app.commit', '--groups', 'c1,nosuch'], /nosuch/],
       [['compare', '--server', server.url, '-g', 'ss.app.commit', '--base', 'nosuch'], /base/],
     ] as const) {

@@ -98,6 +98,8 @@ describe('routes: job filters, paging, the build page', () => {
     refusal(await a.inject({ url: '/api/compare?group_by=a%20b' }), 400, 'invalid_request');
     refusal(await a.inject({ url: '/api/compare?group_by=testbox&ids=1,x' }), 400, 'invalid_request');
     refusal(await a.inject({ url: '/api/compare?group_by=testbox&base=nosuch' }), 400, 'invalid_request');
+    const bisectPage = await a.inject({ url: `/ui/bisects/${bisectId}` });
+    assert.match(bisectPage.body, new RegExp(`href="/ui/compare\\?group_by=ss\\.hello\\.commit&#38;bisect=${bisectId}"`), "the bisect page links its probes' comparison");
     const ui = await a.inject({ url: '/ui/compare?group_by=testbox&alpha=3' });
     assert.equal(ui.statusCode, 200, 'the page ignores what its form does not have');
     assert.equal((await a.inject({ url: '/ui/compare?group_by=testbox&bisect=x' })).statusCode, 400);

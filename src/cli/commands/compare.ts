@@ -21,6 +21,7 @@ interface Flags extends GlobalOptions {
   groups?: string;
   base?: string;
   stat?: string;
+  where?: string;
   alpha?: number;
   limit: number;
   changed?: boolean;
@@ -95,6 +96,10 @@ export function registerCompare(program: Command): void {
     .option('--ids <ids>', 'only these jobs, comma-separated', idList)
     .option('--groups <values>', 'the groups to show, in this order, comma-separated (values, sha prefixes or refs as written)')
     .option('--base <value>', 'the group the others are compared with (default: the first)')
+    .option('--where <field=value>', 'only jobs whose field has this value, comma-separated (a label marks a group of submits: labels.run=nightly-3)', (v: string) => {
+      if (!/^[A-Za-z0-9_][A-Za-z0-9._+-]{0,199}=[^,]{1,200}(,[A-Za-z0-9_][A-Za-z0-9._+-]{0,199}=[^,]{1,200})*$/.test(v)) throw new InvalidArgumentError('expected FIELD=VALUE, comma-separated');
+      return v;
+    })
     .option('--stat <names>', 'only stats whose name contains one of these (comma-separated)')
     .option('--alpha <p>', "Welch's p below this counts as significant (default 0.05)", alpha)
     .option('--limit <n>', 'the newest this many matching finished jobs', integer(1, 5000), 1000)
@@ -112,6 +117,7 @@ export function registerCompare(program: Command): void {
         groups: f.groups,
         base: f.base,
         stat: f.stat,
+        where: f.where,
         alpha: f.alpha,
         limit: f.limit,
       });

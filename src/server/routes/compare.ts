@@ -18,15 +18,17 @@ export const CompareQuerySchema = Type.Object({
   groups: Type.Optional(List('The groups to show, in this order: values, sha prefixes or refs as written')),
   base: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'The group the others are compared with (default: the first)' })),
   stat: Type.Optional(List('Only stats whose name contains one of these')),
+  where: Type.Optional(List('Only jobs whose field has this value: FIELD=VALUE, comma-separated (e.g. labels.run=nightly-3)', '[A-Za-z0-9_][A-Za-z0-9._+-]{0,199}=[^,]{1,200}')),
   alpha: Type.Number({ exclusiveMinimum: 0, exclusiveMaximum: 1, default: 0.05, description: "Welch's p below this is significant" }),
   limit: Type.Integer({ minimum: 1, maximum: 5000, default: 1000, description: 'The newest this many matching finished jobs' }),
 });
 
 /** The route's query as the scheduler's CompareQuery (the dashboard's page reads the same query). */
 export function compareQuery(q: Static<typeof CompareQuerySchema>): CompareQuery {
-  const { group_by, ids, groups, base, stat, alpha, limit, ...filters } = q;
+  const { group_by, ids, groups, base, stat, where, alpha, limit, ...filters } = q;
   const split = (s: string | undefined) => (s === undefined ? undefined : s.split(','));
-  return { group_by, groups: split(groups), base, stats: split(stat), alpha, filter: { ...jobFilter(filters), ids: split(ids)?.map(Number), limit } };
+  const pairs = split(where)?.map((w): [string, string] => [w.slice(0, w.indexOf('=')), w.slice(w.indexOf('=') + 1)]);
+  return { group_by, groups: split(groups), base, stats: split(stat), where: pairs, alpha, filter: { ...jobFilter(filters), ids: split(ids)?.map(Number), limit } };
 }
 
 export const compareRoutes: FastifyPluginAsync<{ scheduler: Scheduler }> = async (fastify, { scheduler }) => {
