@@ -120,7 +120,7 @@ export function registerDemo(program: Command): void {
               const keys = [b.good[0]!, b.result.parent, b.result.first_bad].filter((k, i, ks) => ks.indexOf(k) === i && all.groups.some((g) => g.key === k));
               comparison = await api.get<Comparison>('/api/compare', { group_by: 'ss.demo.commit', bisect: b.id, stat: b.metric, groups: keys.join(',') });
               say(`  stacklab compare -g ss.demo.commit --bisect ${b.id} --stat ${b.metric} --groups ${keys.map((k) => k.slice(0, 12)).join(',')}`);
-              for (const line of comparisonText(comparison).split("\n")) say(line ? `    ${line}` : "");
+              for (const line of comparisonText(comparison).split('\n')) say(line ? `    ${line}` : '');
             }
             steps.push({ title, jobs: [], bisect: b, note: b.result?.first_bad ? b.result.commits[b.result.first_bad]?.subject : b.state, ...(comparison ? { comparison } : {}) });
           };
