@@ -78,6 +78,7 @@ export interface CompareForm {
   bisect?: string | undefined;
   ids?: string | undefined;
   stat?: string | undefined;
+  where?: string | undefined;
   base?: string | undefined;
   plot?: string | undefined;
 }
@@ -85,7 +86,7 @@ export interface CompareForm {
 function form(f: CompareForm): Html {
   const input = (name: keyof CompareForm, hint: string) => html`<label>${name} <input name="${name}" value="${f[name] ?? ''}" placeholder="${hint}" size="18"></label> `;
   return html`<form method="get" action="/ui/compare" class="filters">
-${input('group_by', 'ss.linux.commit')}${input('suite', 'suite')}${input('pkg', 'ss package')}${input('commit', 'sha prefix')}${input('bisect', 'bisect id')}${input('ids', '12,13,14')}${input('stat', 'name contains')}${input('base', 'base group')}<button type="submit">compare</button>
+${input('group_by', 'ss.linux.commit')}${input('suite', 'suite')}${input('pkg', 'ss package')}${input('commit', 'sha prefix')}${input('bisect', 'bisect id')}${input('ids', '12,13,14')}${input('stat', 'name contains')}${input('where', 'labels.run=x')}${input('base', 'base group')}<button type="submit">compare</button>
 </form>`;
 }
 

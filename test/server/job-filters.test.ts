@@ -103,5 +103,9 @@ describe('routes: job filters, paging, the build page', () => {
     const ui = await a.inject({ url: '/ui/compare?group_by=testbox&alpha=3' });
     assert.equal(ui.statusCode, 200, 'the page ignores what its form does not have');
     assert.equal((await a.inject({ url: '/ui/compare?group_by=testbox&bisect=x' })).statusCode, 400);
+    const where = await a.inject({ url: '/ui/compare?group_by=testbox&where=novalue' });
+    assert.equal(where.statusCode, 400);
+    assert.match(where.body, /<p class="failed">where: /, 'the page says which field is wrong');
+    assert.match(where.body, /<input name="where" value="novalue"/, 'and keeps what was typed');
   });
 });

@@ -71,7 +71,7 @@ export const dashboardRoutes: FastifyPluginAsync<{ scheduler: Scheduler }> = asy
   });
 
   // The form's fields arrive as strings, empty ones too: checked here against the API's schema so a bad value is said on the page, not as JSON.
-  const formFields = ['group_by', 'suite', 'pkg', 'commit', 'bisect', 'ids', 'stat', 'base', 'plot'] as const;
+  const formFields = ['group_by', 'suite', 'pkg', 'commit', 'bisect', 'ids', 'stat', 'where', 'base', 'plot'] as const;
   app.get(
     '/ui/compare',
     { config: { access: 'public' }, schema: { hide: true, querystring: Type.Object(Object.fromEntries(formFields.map((k) => [k, Type.Optional(Type.String({ maxLength: 1000 }))]))) } },
