@@ -214,7 +214,11 @@ ${table(
 )}
 ${j.deps.length ? html`<p>Compare with its siblings: ${j.deps.map((d, i) => [i ? ' · ' : '', html`<a class="compare-link" href="/ui/compare?${new URLSearchParams({ group_by: `ss.${d.pkg}.commit`, suite: j.suite, pkg: d.pkg }).toString()}">${j.suite} jobs by ${d.pkg} commit</a>`])}</p>` : ''}
 <h2>Stats</h2>
-${table(['stat', 'value'], stats.map(([k, v]) => [k, v]), j.job_stage === 'finish' ? 'No stats.' : 'Not yet.')}
+${table(
+  ['stat', 'value', ...(j.deps[0] ? [`across ${j.deps[0].pkg} commits`] : [])],
+  stats.map(([k, v]) => [k, v, ...(j.deps[0] ? [html`<a class="stat-history" href="/ui/compare?${new URLSearchParams({ group_by: `ss.${j.deps[0].pkg}.commit`, suite: j.suite, pkg: j.deps[0].pkg, plot: k }).toString()}">plot</a>`] : [])]),
+  j.job_stage === 'finish' ? 'No stats.' : 'Not yet.',
+)}
 <h2>Timeline</h2>
 ${timelineTable(j.timeline ?? [])}`;
   return page(`job ${j.id}`, body, j.job_stage === 'finish' ? 0 : 3);

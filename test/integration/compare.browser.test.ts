@@ -194,9 +194,13 @@ test('compare shows the regression by commit (CLI text, --json, bad options) and
       assert.equal(res?.status(), 400);
       assert.match(await page.locator('p.failed').innerText(), /group_by/);
 
-      // a job's page links to its siblings by commit
+      // a job's page plots a stat's history across commits, and links to its siblings by commit
       await page.goto(`${server.url}/ui/jobs/${ids[7]}`, { waitUntil: 'load' });
       await noScriptRan(page);
+      await page.locator('tr', { hasText: 'bench.instructions' }).locator('a.stat-history').click();
+      await page.waitForURL(/plot=bench\.instructions/);
+      assert.deepEqual(await page.$$eval('svg.compare-plot g.group', (gs) => gs.map((g) => g.querySelectorAll('circle.sample').length)), [RUNS, RUNS, RUNS]);
+      await page.goBack();
       await page.locator('a.compare-link').first().click();
       await page.waitForURL(/\/ui\/compare\?/);
       assert.equal(await page.locator('svg.compare-plot g.group').count(), 3);
