@@ -9,7 +9,10 @@ import { Html, html, page } from './dashboard.ts';
 
 const COLOURS = ['#1565c0', '#c62828', '#2e7d32', '#6a1b9a', '#ef6c00', '#00838f', '#5d4037', '#ad1457'];
 
-const fmt = (x: number): string => (Math.abs(x) >= 1e5 || (Math.abs(x) < 0.01 && x !== 0) ? x.toExponential(3) : String(Number(x.toPrecision(5))));
+const fmt = (x: number): string => {
+  if (Number.isInteger(x) && Math.abs(x) < 1e15) return String(x); // counts read best whole
+  return Math.abs(x) >= 1e9 || (Math.abs(x) < 0.01 && x !== 0) ? x.toExponential(3) : String(Number(x.toPrecision(6)));
+};
 const pct = (x: number | null | undefined, sign = false) => (x == null ? '' : `${sign && x >= 0 ? '+' : ''}${x.toFixed(Math.abs(x) < 10 ? 1 : 0)}%`);
 
 /** One stat's samples, a column per group (base first), each group's mean as a bar. */

@@ -10,7 +10,7 @@
 // message, except under CI, where it must run.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Page } from 'playwright-core';
 import { tempDir } from '../support/tmp.ts';
@@ -177,6 +177,10 @@ test('compare shows the regression by commit (CLI text, --json, bad options) and
       const row = page.locator('table.compare tr', { hasText: 'bench.instructions' });
       assert.match(await row.innerText(), /\+10% \*\*/);
       assert.equal(await page.locator('input[name=group_by]').inputValue(), 'ss.app.commit');
+      const shot = join(tmp.dir, 'compare-page.png');
+      await page.screenshot({ path: shot, fullPage: true });
+      assert.ok(statSync(shot).size > 10_000, 'a screenshot with something on it');
+      if (process.env.STACKLAB_TEST_KEEP) process.stderr.write(`screenshot: ${shot}\n`);
       // pick another stat from the table: its plot
       await row.locator('a').first().click();
       await page.locator('table.compare tr', { hasText: 'bench.t' }).locator('a').click();
