@@ -236,6 +236,7 @@ export const Assignment = Type.Object({
   artifacts: Type.Array(ArtifactRef),
   heartbeat_interval: Type.Integer(),
   job_token: Type.Optional(Type.String({ description: "vm/hw boxes: the job's own token, for what runs inside the guest; good only for this job while it runs" })),
+  os_image: Type.Optional(Type.Union([ArtifactRef, Type.Null()], { description: "vm boxes: the os image of the job's os, os_arch and os_version (null: the lab has none; `stacklab osimage` makes one)" })),
 });
 export type Assignment = Omit<Static<typeof Assignment>, 'job'> & { job: Job };
 

@@ -39,3 +39,6 @@ export function artifactPath(c: ArtifactCoordinates, name: ArtifactName): string
 export function requiredArtifacts(pkg: string): ArtifactName[] {
   return pkg === 'linux' ? ['pkg.cgz', 'vmlinuz', 'modules.cgz'] : ['pkg.cgz'];
 }
+
+/** The URL path (and place under <data>/srv) of an os image file, as compass-ci serves them. */
+export const osImagePath = (os: string, arch: string, osVersion: string, name: string): string => `/initrd/osimage/${os}/${arch}/${osVersion}/${name}`;

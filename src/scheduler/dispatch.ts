@@ -9,6 +9,7 @@ import { issueJobToken } from '../store/credentials.ts';
 import { mustBeTestbox, OPEN, type Caller } from './access.ts';
 import type { Assignment } from '../api/contract.ts';
 import { writeJobYaml } from './job-files.ts';
+import { osImageFor } from './os-images.ts';
 import { depsFor } from './loader.ts';
 import { jobCgzPath, jobDetail, usableArtifacts } from './views.ts';
 import type { Ctx } from './context.ts';
@@ -63,5 +64,6 @@ async function assignment(ctx: Ctx, row: JobRow, box: TestboxRow): Promise<Assig
     heartbeat_interval: ctx.config.timing.heartbeatInterval,
     // What runs inside a guest reports with a token good only for this job, never the box's own.
     ...(box.type !== 'dc' ? { job_token: await issueJobToken(ctx.store.db, row.id) } : {}),
+    ...(box.type !== 'dc' ? { os_image: await osImageFor(ctx, row) } : {}),
   };
 }

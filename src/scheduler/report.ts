@@ -1,7 +1,7 @@
 // What testboxes tell the scheduler about a job they hold: stage moves,
 // result files (only into that job's result root) and the close.
 import { createWriteStream } from 'node:fs';
-import { mkdir, readFile, rename, rm } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Transform, type Readable } from 'node:stream';
@@ -10,10 +10,12 @@ import { ACTIVE_STAGES, canReport, isActive, isTestboxHealth, stageDeadline, TES
 import { chargeUpload, getJob, moveStage, type JobRow } from '../store/jobs.ts';
 import { mustReportFor, OPEN, type Caller } from './access.ts';
 import { finishInTx } from './finish.ts';
-import { addEvent } from '../store/events.ts';
+import { addEvent, countEvents } from '../store/events.ts';
+import { requeueInTx } from './requeue.ts';
 import { jobChannel } from '../store/notify.ts';
 import type { Ctx } from './context.ts';
 import type { Stats } from '../api/contract.ts';
+import { parseStats } from '../model/stats.ts';
 
 /** The job, if `hostname` holds it now; otherwise a 404 or a 409 the agent acts on. */
 export async function heldJob(ctx: Ctx, id: number, hostname: string, caller: Caller = OPEN): Promise<JobRow> {
@@ -90,18 +92,31 @@ export async function saveResultFile(ctx: Ctx, id: number, hostname: string, rel
   return { path: `${row.result_root}/${relPath}`, bytes };
 }
 
-/** Reads stats.json from the result root; a malformed file counts as no stats. */
+/**
+ * The job's stats: stats.json from the result root (a dc testbox derives
+ * it), else stats.txt parsed here (what a vm guest uploads: the suite's
+ * parse output, or its run output, as text). A malformed file counts as
+ * no stats.
+ */
 async function readStats(ctx: Ctx, row: JobRow): Promise<Stats | null> {
+  const root = join(ctx.config.srvDir, row.result_root);
   try {
-    const data = JSON.parse(await readFile(join(ctx.config.srvDir, row.result_root, 'stats.json'), 'utf8')) as unknown;
+    const data = JSON.parse(await readFile(join(root, 'stats.json'), 'utf8')) as unknown;
     if (!data || typeof data !== 'object' || Array.isArray(data)) return null;
     const stats: Record<string, number> = {};
     for (const [k, v] of Object.entries(data)) if (typeof v === 'number' && Number.isFinite(v)) stats[k] = v;
     return stats;
   } catch {
-    return null;
+    const text = await readFile(join(root, 'stats.txt'), 'utf8').catch(() => undefined);
+    if (text === undefined) return null;
+    const stats = parseStats(text, row.suite);
+    await writeFile(join(root, 'stats.json'), JSON.stringify(stats, null, 1) + '\n').catch(() => {});
+    return stats;
   }
 }
+
+/** Times a job the testbox closes `abnormal` before it started is handed out again before it finishes abnormal. */
+const BOOT_RETRIES = 2;
 
 export async function closeJob(ctx: Ctx, id: number, hostname: string, health: string, caller: Caller = OPEN): Promise<void> {
   if (!isTestboxHealth(health)) {
@@ -111,7 +126,12 @@ export async function closeJob(ctx: Ctx, id: number, hostname: string, health: s
   const stats = await readStats(ctx, row);
   const closed = await ctx.store.tx(async (t) => {
     const current = await getJob(t.db, id);
-    return current ? finishInTx(ctx, t, current, { health, stats, from: ACTIVE_STAGES, detail: { testbox: hostname } }) : false;
+    if (!current) return false;
+    // The box could not even start it (qemu did not start, a download failed): the lab's failure, tried again elsewhere or later.
+    if (health === 'abnormal' && current.stage === 'boot' && (await countEvents(t.db, id, 'requeue')) < BOOT_RETRIES) {
+      return requeueInTx(ctx, t, current, hostname, `testbox ${hostname} could not start it (an infrastructure failure)`);
+    }
+    return finishInTx(ctx, t, current, { health, stats, from: ACTIVE_STAGES, detail: { testbox: hostname } });
   });
   if (!closed) throw new ConflictError(`job ${id} was finished meanwhile`);
 }

@@ -31,3 +31,9 @@ export async function listEvents(db: Kysely<Database>, jobId: number, afterId = 
   const rows = await db.selectFrom('events').selectAll().where('job_id', '=', jobId).where('id', '>', afterId).orderBy('id').execute();
   return rows.map((r) => ({ ...r, id: Number(r.id), job_id: Number(r.job_id), detail: r.detail == null ? null : (JSON.parse(r.detail) as Record<string, unknown>) }));
 }
+
+/** How many timeline entries of this kind the job has (a retry count). */
+export async function countEvents(db: Kysely<Database>, jobId: number, kind: string): Promise<number> {
+  const r = await db.selectFrom('events').select((eb) => eb.fn.countAll<number>().as('n')).where('job_id', '=', jobId).where('kind', '=', kind).executeTakeFirst();
+  return Number(r?.n ?? 0);
+}

@@ -17,6 +17,8 @@ import { ArtifactCache } from './artifact-cache.ts';
 import { HttpReporter, type JobReporter } from './reporter.ts';
 import { runAssignment } from './job-run.ts';
 import { RetryingReporter } from './retrying-reporter.ts';
+import { findDefaultKernel, runVmAssignment, type DefaultKernel, type VmRunOptions } from './vm-run.ts';
+import type { Accel } from '../vm/qemu.ts';
 
 /** Seconds past a job's runtime that its reports keep being tried while the server cannot be reached. */
 const REPORT_PATIENCE_S = 1800;
@@ -42,12 +44,26 @@ export interface AgentOptions {
   pollWait?: number | undefined;
   /** The lab-issued secret it registers with (a lab with accounts on). */
   secret?: string | undefined;
+  /** vm boxes: how jobs boot. */
+  vm?: VmAgentOptions | undefined;
+}
+
+/** What a vm box is told on its command line (stacklab testbox --type vm). */
+export interface VmAgentOptions {
+  accel?: Accel | 'auto' | undefined;
+  qemu?: string | undefined;
+  /** The kernel for jobs that build none (default: the newest installed Debian kernel). */
+  kernel?: string | undefined;
+  /** Its modules initrd (with --kernel; default none: the NIC drivers are built in). */
+  modules?: string | undefined;
+  bootTimeoutS?: number | undefined;
+  networkTimeoutS?: number | undefined;
 }
 
 export class Agent {
   readonly hostname: string;
   readonly client: ApiClient;
-  readonly #o: Required<Omit<AgentOptions, 'hostname' | 'runtime' | 'mac' | 'secret'>> & { runtime: Runtime; mac: string | undefined; secret: string | undefined };
+  readonly #o: Required<Omit<AgentOptions, 'hostname' | 'runtime' | 'mac' | 'secret' | 'vm'>> & { runtime: Runtime; mac: string | undefined; secret: string | undefined; vm: VmAgentOptions };
   readonly #stop = new AbortController();
   readonly #running = new Map<number, AbortController>();
   readonly #cache: ArtifactCache;
@@ -57,7 +73,7 @@ export class Agent {
   #heartbeatTimer: NodeJS.Timeout | undefined;
 
   constructor(opts: AgentOptions) {
-    this.hostname = opts.hostname ?? `${osHostname()}-dc`;
+    this.hostname = opts.hostname ?? `${osHostname()}-${opts.type ?? 'dc'}`;
     this.client = new ApiClient(opts.server);
     this.#o = {
       server: opts.server,
@@ -73,6 +89,7 @@ export class Agent {
       runtime: opts.runtime ?? new ProcessRuntime(),
       pollWait: opts.pollWait ?? 30,
       secret: opts.secret,
+      vm: opts.vm ?? {},
     };
     this.#cache = new ArtifactCache(join(opts.workdir, 'cache'));
     this.#reporter = new HttpReporter(this.client, this.hostname);
@@ -178,15 +195,8 @@ export class Agent {
     const patienceMs = (Number(a.job.runtime ?? 3600) + REPORT_PATIENCE_S) * 1000;
     const reporter = new RetryingReporter(this.#reporter, { patienceMs, signal: ac.signal, log });
     try {
-      const health = await runAssignment(a, {
-        dir,
-        reporter,
-        runtime: this.#o.runtime,
-        cache: this.#cache,
-        gitCacheDir: join(this.#o.workdir, 'git'),
-        log,
-        signal: ac.signal,
-      });
+      const context = { dir, reporter, runtime: this.#o.runtime, cache: this.#cache, gitCacheDir: join(this.#o.workdir, 'git'), pkgCacheDir: join(this.#o.workdir, 'pkgcache'), log, signal: ac.signal };
+      const health = this.#o.type === 'vm' && a.job.suite !== 'pkgbuild' ? await runVmAssignment(a, context, this.#vmOptions()) : await runAssignment(a, context);
       if (health === null) log.info({ job: id }, 'job stopped (the scheduler dropped it)');
       else log.info({ job: id, health }, 'job finished');
     } catch (err) {
@@ -200,6 +210,22 @@ export class Agent {
       this.#running.delete(id);
       if (!this.#o.keep) await rm(dir, { recursive: true, force: true }).catch(() => {});
     }
+  }
+
+  #defaultKernel: Promise<DefaultKernel | undefined> | undefined;
+
+  #vmOptions(): VmRunOptions {
+    const v = this.#o.vm;
+    return {
+      server: this.#o.server,
+      testbox: this.hostname,
+      arch: this.#o.arch,
+      accel: v.accel ?? 'auto',
+      qemu: v.qemu,
+      defaultKernel: () => (this.#defaultKernel ??= findDefaultKernel({ vmlinuz: v.kernel, modules: v.modules, cacheDir: this.#cache.dir })),
+      bootTimeoutMs: (v.bootTimeoutS ?? 180) * 1000,
+      networkTimeoutMs: (v.networkTimeoutS ?? 60) * 1000,
+    };
   }
 
   /** Kills process groups a previous, dead agent left running in this workdir. */

@@ -14,7 +14,7 @@ import type { Runtime, RunOutcome } from '../runtime/runtime.ts';
 import type { Log } from '../util/log.ts';
 import { packageEnv, type ArtifactCache } from './artifact-cache.ts';
 import type { JobReporter } from './reporter.ts';
-import { parseStats } from './stats.ts';
+import { parseStats } from '../model/stats.ts';
 import { parse as parseYaml } from 'yaml';
 import { suiteEnvironment } from '../jobfile/index.ts';
 
@@ -29,6 +29,8 @@ export interface JobRunContext {
   cache: ArtifactCache;
   /** Bare mirrors of upstreams for pkgbuild jobs, shared by the box's jobs. */
   gitCacheDir: string;
+  /** What recipes keep across the box's builds (`$cachedir`: ccache, the kernel's kept trees). */
+  pkgCacheDir?: string | undefined;
   log: Log;
   /** Aborts when the scheduler drops the job or the agent stops. */
   signal: AbortSignal;
@@ -74,6 +76,8 @@ async function runBuild(a: Assignment, c: JobRunContext): Promise<string | null>
     jobDir: dir,
     build: { pkg: b.pkg, fork: b.fork, upstream_url: b.fetch_url ?? b.upstream_url, commit: b.commit, config: b.config, params: b.params, build_key: b.build_key },
     gitCacheDir: c.gitCacheDir,
+    ...(c.pkgCacheDir ? { cacheDir: c.pkgCacheDir } : {}),
+    ...(typeof a.job.os_arch === 'string' ? { osArch: a.job.os_arch } : {}),
     outDir: join(dir, 'out'),
     logFile: join(dir, 'result', 'build.log'),
     timeoutMs: Number(a.job.runtime ?? 3600) * 1000,

@@ -6,7 +6,7 @@
 // (the vm runtime of the agent) decides what the outcome means for the job.
 import { spawn } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { once } from 'node:events';
 import { cpus as osCpus, totalmem } from 'node:os';
 import { join } from 'node:path';
@@ -59,6 +59,8 @@ export interface VmBootRequest {
   binary?: string;
   host?: HostLimits;
   signal?: AbortSignal | undefined;
+  /** A file recording qemu's pid (qemu runs in workDir), so a restarted agent can reap a machine a dead one left. */
+  pidFile?: string | undefined;
   /** Called for every runner marker as it appears on the console. */
   onMarker?: (name: string, rest: string, ms: number) => void;
 }
@@ -125,11 +127,12 @@ export async function bootVm(req: VmBootRequest): Promise<VmBootResult> {
   let pending = '';
   let killedFor: 'boot' | 'network' | 'runtime' | 'abort' | 'poweroff' | undefined;
 
-  const child = spawn(cmd.command, cmd.args, { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(cmd.command, cmd.args, { detached: true, cwd: req.workDir, stdio: ['ignore', 'pipe', 'pipe'] });
   const exited = new Promise<{ code: number | null; signal: string | null; spawnError?: string }>((resolve) => {
     child.on('error', (e) => resolve({ code: null, signal: null, spawnError: e.message }));
     child.on('exit', (code, signal) => resolve({ code, signal }));
   });
+  if (req.pidFile && child.pid) await writeFile(req.pidFile, String(child.pid));
   let timer: NodeJS.Timeout | undefined;
   const kill = (why: NonNullable<typeof killedFor>) => {
     killedFor ??= why;

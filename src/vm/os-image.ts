@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { packDirectory, type PackResult } from '../artifacts/cgz.ts';
+import { osImagePath } from '../artifacts/layout.ts';
 
 const run = promisify(execFile);
 const GUEST = join(import.meta.dirname, 'guest');
@@ -180,8 +181,7 @@ export async function buildOsImage(spec: OsImageSpec, outFile: string): Promise<
   }
 }
 
-/** The URL path of an os image file, as compass-ci serves them. */
-export const osImagePath = (os: string, arch: string, osVersion: string, name: string): string => `/initrd/osimage/${os}/${arch}/${osVersion}/${name}`;
+export { osImagePath };
 
 /**
  * Builds the image into the server's file tree (<srv>/initrd/osimage/…),

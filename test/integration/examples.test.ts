@@ -10,7 +10,7 @@ import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
 import { makeDemoUpstream, type DemoHistory } from '../../src/demo/upstream.ts';
-import { parseStats } from '../../src/testbox/stats.ts';
+import { parseStats } from '../../src/model/stats.ts';
 import { tempDir } from '../support/tmp.ts';
 import { ROOT } from '../support/procs.ts';
 

@@ -1,27 +1,35 @@
-// The seed's aarch64 case without a lab server: the linux recipe
-// cross-compiles the generated history's kernel for os_arch aarch64 with
-// Debian's gcc-aarch64-linux-gnu, and qemu-system-aarch64 (virt, cortex-a57,
-// TCG) boots it with an arm64 os image (Debian's arm64 packages, fetched
-// with apt-get download) and runs host-info. Skipped with a message where
-// the cross compiler, qemu-system-aarch64 or the arm64 packages are
-// missing, except under CI.
+// The seed's example job on an aarch64 vm testbox, in the lab: the job of
+// the issue byte for byte (os openeuler 22.03-lts-sp4, os_arch aarch64,
+// ss.linux of linux-next with Arch's recipe source), its upstream replaced
+// by the generated kernel history and its recipe source by a repository of
+// the example lab's linux recipe (both through the lab's url_rewrites, as a
+// lab with mirrors does it), its config by the tiny-vm fragment given as a
+// file (the CLI uploads it) and its commit by a tag of the history. A dc
+// box cross-compiles (cross_builds: linux for aarch64 builds on this host's
+// arch, with Debian's gcc-aarch64-linux-gnu); a vm box of arch aarch64 boots
+// it in qemu-system-aarch64 (virt, cortex-a57, TCG) with an arm64 os image
+// made by `stacklab osimage --arch aarch64` from Debian's arm64 packages.
+// Skipped with a message where the cross compiler, qemu-system-aarch64 or
+// the arm64 packages are missing, except under CI.
 //
 //   npx node --test test/kernel/linux-aarch64.kernel.ts
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { cpSync, mkdirSync, readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { makeKernelHistory, type KernelHistory } from '../../src/demo/kernel-history.ts';
-import { runPkgbuild } from '../../src/pkgbuild/runner.ts';
-import { parseStats } from '../../src/testbox/stats.ts';
-import { bootVm } from '../../src/vm/boot.ts';
-import { buildOsImage } from '../../src/vm/os-image.ts';
+import { ApiClient } from '../../src/api/client.ts';
+import type { Build, Job } from '../../src/api/contract.ts';
+import { hostArch } from '../../src/config.ts';
 import { tempDir } from '../support/tmp.ts';
-import { recordServer, type RecordServer } from '../support/record-server.ts';
-import { guestJobInitrds, suiteEntries } from '../support/vm.ts';
+import { makeRepo } from '../support/git.ts';
+import { makeLab } from '../support/lab.ts';
+import { runCli, startServer, startTestbox, type Proc } from '../support/procs.ts';
+import { finished } from '../support/wait.ts';
 
-const LAB = resolve(import.meta.dirname, '..', '..', 'examples', 'lab');
+const ROOT = resolve(import.meta.dirname, '..', '..');
+const LAB = join(ROOT, 'examples', 'lab');
 const kept = process.env.STACKLAB_KERNEL_TEST_DIR;
 const has = (cmd: string, args: string[]) => {
   try {
@@ -41,59 +49,83 @@ const missing = !has('aarch64-linux-gnu-gcc', ['--version'])
 if (missing && process.env.CI) throw new Error(`the aarch64 kernel test cannot run under CI: ${missing}`);
 if (missing) console.log(`# SKIP aarch64 kernel test: ${missing}`);
 
-describe('linux on aarch64: cross-compiled, booted on qemu virt', { skip: missing || false }, () => {
-  const t = kept ? { dir: resolve(kept), cleanup: () => {} } : tempDir('stacklab-kernel-arm64-');
+// The job of the issue, byte for byte.
+const SEED = `suite: host-info
+testbox: vm-2p8g
+os: openeuler
+os_version: 22.03-lts-sp4
+os_arch: aarch64
+host-info:
+ss:
+  linux:
+    fork: linux-next
+    commit: v5.10
+    config: /srv/cci/build-config/linux/openeuler_defconfig_arm64
+    _upstream_url: https://mirrors.tuna.tsinghua.edu.cn/git/linux-next.git
+    _upstream_dir: upstream
+    _pkgbuild_source: https://git.archlinux.org/linux.git
+    pkg_ver: v1
+    testbox: dc-32g
+`;
+
+describe('the seed job on an aarch64 vm testbox: cross-compiled in the lab, booted on qemu virt', { skip: missing || false }, () => {
+  const t = tempDir('stacklab-kernel-arm64-');
   let history: KernelHistory;
-  let api: RecordServer;
+  let server: Proc & { url: string };
+  const boxes: Proc[] = [];
+  let api: ApiClient;
 
   before(async () => {
-    mkdirSync(t.dir, { recursive: true });
-    history = await makeKernelHistory(join(t.dir, 'upstream'));
-    api = await recordServer();
+    history = await makeKernelHistory(join(kept ? resolve(kept) : t.dir, 'upstream'));
+    const recipes = join(t.dir, 'recipes', 'linux.git');
+    makeRepo(recipes, [{ message: 'linux: the example lab recipe', files: { PKGBUILD: readFileSync(join(LAB, 'recipes', 'linux', 'PKGBUILD'), 'utf8') } }]);
+    const lab = makeLab(join(t.dir, 'lab'), {
+      policy: {
+        heartbeat_interval: 2,
+        testbox_lost_after: 30,
+        boot_timeout: 300,
+        build_runtime: 3600,
+        url_rewrites: { 'https://mirrors.tuna.tsinghua.edu.cn/git/linux-next.git': history.dir, 'https://git.archlinux.org/linux.git': recipes },
+        cross_builds: { linux: { aarch64: hostArch() } },
+      },
+      files: {
+        'suites/host-info/run': readFileSync(join(LAB, 'suites', 'host-info', 'run'), 'utf8'),
+      },
+    });
+    execFileSync('chmod', ['+x', join(lab, 'suites', 'host-info', 'run')]);
+    const data = join(t.dir, 'data');
+    server = await startServer({ data, lab });
+    api = new ApiClient(server.url);
+    const made = await runCli(['osimage', '--data', data, '--arch', 'aarch64', '--os', 'openeuler', '--os-version', '22.03-lts-sp4', '--json']);
+    assert.equal(made.code, 0, made.stderr);
+    boxes.push(await startTestbox({ server: server.url, hostname: 'build-32g', workdir: join(t.dir, 'builder'), mem: 32 }));
+    boxes.push(await startTestbox({ server: server.url, hostname: 'vm-arm-1', workdir: join(t.dir, 'vm-arm'), extra: ['--type', 'vm', '--arch', 'aarch64', '--accel', 'tcg'] }));
+    writeFileSync(join(t.dir, 'seed.yaml'), SEED);
+    writeFileSync(join(t.dir, 'tiny-vm'), readFileSync(join(LAB, 'configs', 'linux', 'tiny-vm'), 'utf8'));
   });
   after(async () => {
-    await api?.close();
+    for (const b of boxes) await b.kill();
+    await server?.kill();
     t.cleanup();
   });
 
-  test('the version-change commit builds for aarch64 and host-info runs in the guest', async () => {
-    const jobDir = join(t.dir, 'jobs', 'arm64-build');
-    mkdirSync(jobDir, { recursive: true });
-    cpSync(join(LAB, 'recipes', 'linux'), join(jobDir, 'recipe'), { recursive: true });
-    cpSync(join(LAB, 'configs', 'linux', 'tiny-vm'), join(jobDir, 'config'));
-    const b = await runPkgbuild({
-      jobDir,
-      build: { pkg: 'linux', fork: 'linux', upstream_url: history.dir, commit: history.tags['lab-version-change']!, config: 'tiny-vm', params: {}, build_key: 'a'.repeat(64) },
-      gitCacheDir: join(t.dir, 'git'),
-      cacheDir: join(t.dir, 'pkgcache'),
-      osArch: 'aarch64',
-      outDir: join(jobDir, 'out'),
-      logFile: join(jobDir, 'build.log'),
-      timeoutMs: 40 * 60_000,
-    });
-    assert.equal(b.result, 'success', b.error);
-    assert.match(readFileSync(join(jobDir, 'build.log'), 'utf8'), /linux: 6\.1\.\d+-sl1 for arm64/);
-    console.log(`# aarch64 cross build: ${(b.durationMs / 1000).toFixed(0)} s`);
-
-    const osImage = join(t.dir, 'os-arm64.cgz');
-    await buildOsImage({ arch: 'aarch64', os: 'debian', osVersion: '12', debCache: join(t.dir, 'debs') }, osImage);
-    const dir = join(t.dir, 'jobs', 'arm64-boot');
-    mkdirSync(dir, { recursive: true });
-    const job = await guestJobInitrds(dir, { id: 1, suite: 'host-info', files: suiteEntries(join(LAB, 'suites', 'host-info')), env: { detail: 'full' } });
-    const r = await bootVm({
-      arch: 'aarch64',
-      group: 'vm-2p1g',
-      kernel: join(jobDir, 'out', 'vmlinuz'),
-      initrds: [osImage, join(jobDir, 'out', 'modules.cgz'), ...job],
-      guest: { server: `http://10.0.2.2:${api.port}`, job: 1, testbox: 'vm-2p1g-arm', token: 'arm', runtimeSec: 120 },
-      workDir: dir,
-      deadlines: { bootMs: 120_000, networkMs: 60_000, jobMs: 240_000 },
-      accel: 'tcg',
-    });
-    assert.equal(r.outcome.result, 'closed', `${JSON.stringify(r.outcome)}\n${readFileSync(r.consoleFile, 'utf8').slice(-2000)}`);
-    console.log(`# aarch64 boot + host-info: ${(r.durationMs / 1000).toFixed(1)} s`);
-    const output = api.result('output') ?? '';
+  test('the seed job runs to success: host-info in the aarch64 guest sees the kernel built for it', async () => {
+    const started = performance.now();
+    const r = await runCli(['submit', join(t.dir, 'seed.yaml'), '--server', server.url, '--json',
+      `ss.linux.commit=${history.tags['lab-version-change']}`, `ss.linux.config=${join(t.dir, 'tiny-vm')}`]);
+    assert.equal(r.code, 0, r.stderr);
+    const id = (JSON.parse(r.stdout) as { job_id: number }[])[0]!.job_id;
+    const job = await finished(api, id, 60 * 60_000);
+    const output = await api.raw('GET', `/result/${job.result_root.replace(/^\/?result\//, '')}/output`).then((x) => x.text());
+    assert.equal(job.job_health, 'success', output);
+    const build = await api.get<Build>(`/api/builds/${job.deps[0]!.build_key}`);
+    assert.equal(build.os_arch, 'aarch64');
+    assert.equal(build.testbox, 'dc-32g');
+    const builder = await api.get<Job>(`/api/jobs/${build.pkgbuild_job}`);
+    assert.equal(builder.testbox_host, 'build-32g', 'cross-compiled on the dc box');
+    console.log(`# aarch64 cross build: ${builder.stats?.['pkgbuild.build_seconds']} s; the whole job ${((performance.now() - started) / 1000).toFixed(0)} s`);
+    assert.equal(job.testbox_host, 'vm-arm-1');
     assert.match(output, /^kernel 6\.1\.\d+-sl1 on aarch64$/m);
-    assert.equal(parseStats(api.result('stats.txt') ?? '', 'host-info')['host-info.nr_cpu'], 2);
+    assert.equal(job.stats?.['host-info.nr_cpu'], 2);
   });
 });

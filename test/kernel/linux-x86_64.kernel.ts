@@ -14,7 +14,7 @@ import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node
 import { join, resolve } from 'node:path';
 import { makeKernelHistory, type KernelHistory } from '../../src/demo/kernel-history.ts';
 import { runPkgbuild, type PkgbuildOutcome } from '../../src/pkgbuild/runner.ts';
-import { parseStats } from '../../src/testbox/stats.ts';
+import { parseStats } from '../../src/model/stats.ts';
 import { bootVm, type VmBootResult } from '../../src/vm/boot.ts';
 import { buildOsImage } from '../../src/vm/os-image.ts';
 import { tempDir } from '../support/tmp.ts';

@@ -3,7 +3,8 @@
 // software stack is built first (the hold and the release), the same job
 // again served from the build cache, then two bisections in the lab that
 // find the performance regression and the functional bug the demo
-// package's history generator planted.
+// package's history generator planted. `--kernel` tells the kernel story
+// instead (demo-kernel.ts).
 import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,22 +24,17 @@ import { out, printJson } from '../common.ts';
 import { eventLine, followJob } from '../follow.ts';
 import { startLocalTestboxes } from './server.ts';
 import { summaryLine } from './jobs.ts';
+import { kernelDemo, type DemoStep } from './demo-kernel.ts';
 
 interface Flags {
   data?: string;
   keep?: boolean;
   json?: boolean;
   bisect?: boolean;
+  kernel?: boolean;
 }
 
-export interface DemoStep {
-  title: string;
-  jobs: Job[];
-  bisect?: Bisect;
-  note?: string | undefined;
-  /** A perf bisect's probes compared by commit (stacklab compare). */
-  comparison?: Comparison;
-}
+export type { DemoStep };
 
 const loadJob = (file: string) => import('../../jobfile/index.ts').then((m) => m.loadJobFile(file).jobs);
 
@@ -49,12 +45,23 @@ export function registerDemo(program: Command): void {
     .option('--data <dir>', 'data directory (default: a temporary one, removed afterwards)')
     .option('--keep', 'keep the temporary data directory')
     .option('--no-bisect', 'stop before the bisections')
+    .option('--kernel', 'the kernel story instead: build linux, boot it on a vm testbox, run host-info in the guest, bisect a boot break (qemu, linux-source-6.1; the first build takes minutes)')
     .option('--json', 'print a JSON summary instead of the story')
     .action(async (f: Flags) => {
       const say = f.json ? () => {} : out;
       const shipped = defaultLabDir();
       const jobsDir = join(shipped, '..', 'jobs');
       const data = f.data ?? mkdtempSync(join(tmpdir(), 'stacklab-demo-'));
+      if (f.kernel) {
+        try {
+          const r = await kernelDemo({ shipped, data, json: !!f.json, bisect: f.bisect !== false });
+          if (f.json) printJson({ server: r.server, data, steps: r.steps.map((s) => ({ title: s.title, note: s.note, jobs: s.jobs.map(({ timeline: _t, ...j }) => j), ...(s.bisect ? { bisect: s.bisect } : {}) })) });
+          else say(`\nDone. ${r.steps.length} steps; results under ${join(data, 'srv', 'result')}${f.data || f.keep ? '' : ' (removed now; --keep keeps them)'}`);
+        } finally {
+          if (!f.data && !f.keep) rmSync(data, { recursive: true, force: true });
+        }
+        return;
+      }
       // The demo works on its own copy of the example lab, its upstream generated there: it leaves the checkout as it found it.
       const labDir = join(data, 'lab');
       cpSync(shipped, labDir, { recursive: true, filter: (src) => !src.startsWith(join(shipped, '.upstreams')) });

@@ -1,15 +1,21 @@
 // `stacklab server` and `stacklab up`: the scheduler, alone or with local testboxes.
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { hostname } from 'node:os';
 import type { Command } from 'commander';
 import { pino } from 'pino';
-import { buildConfig, labDirOf } from '../../config.ts';
+import { buildConfig, hostArch, labDirOf } from '../../config.ts';
+import { osImagePath } from '../../artifacts/layout.ts';
+import { installOsImage } from '../../vm/os-image.ts';
 import { ensureDemoUpstream } from '../../demo/upstream.ts';
+import { DEFAULT_TARBALL, ensureKernelUpstream } from '../../demo/kernel-history.ts';
 import { buildServer, type ServerHandle } from '../../server/app.ts';
 import { Agent } from '../../testbox/agent.ts';
 import { addAccount, issueSecret, listAccounts } from '../../store/credentials.ts';
 import { out, printJson } from '../common.ts';
-import { absolutePath, port, positiveInt } from '../options.ts';
+import { absolutePath, integer, port, positiveInt } from '../options.ts';
+
+const nonNegativeInt = integer(0);
 
 interface ServerFlags {
   data?: string;
@@ -68,15 +74,19 @@ export function registerServer(program: Command): void {
     });
 
   serverOptions(program.command('up'))
-    .description('server plus N local dc testboxes in one command')
-    .option('--testboxes <n>', 'local testboxes to start', positiveInt, 2)
+    .description('server plus N local dc testboxes (and M vm testboxes) in one command')
+    .option('--testboxes <n>', 'local dc testboxes to start', positiveInt, 2)
+    .option('--vm <n>', 'local vm testboxes to start (qemu; the os image is made first if the lab has none)', nonNegativeInt, 0)
+    .option('--vm-group <group>', 'the testbox group the vm boxes stand for: their size (vm-<cpus>p<GiB>g)', 'vm-2p8g')
     .option('--log-level <level>', 'log level (warn)')
-    .action(async (flags: ServerFlags & { testboxes: number }) => {
+    .action(async (flags: ServerFlags & { testboxes: number; vm: number; vmGroup: string }) => {
       const n = flags.testboxes;
       await ensureDemoUpstream(labDirOf(flags));
+      if (flags.vm > 0) await kernelUpstream(labDirOf(flags), !flags.json);
       const server = await startServer(flags, 'warn');
       const admin = await firstAdmin(server);
       const agents = await startLocalTestboxes(server, n, flags.logLevel ?? 'warn');
+      if (flags.vm > 0) agents.push(...(await startLocalVms(server, flags.vm, flags.vmGroup, flags.logLevel ?? 'warn', !flags.json)));
       const cfg = server.scheduler.ctx.config;
       if (flags.json) printJson({ url: server.url, data: cfg.dataDir, lab: cfg.lab.dir, testboxes: agents.map((a) => a.hostname), ...(admin ? { admin } : {}) });
       else {
@@ -102,6 +112,41 @@ async function firstAdmin(server: ServerHandle): Promise<{ name: string; token: 
   const accounts = await listAccounts(server.store.db);
   if (accounts.some((a) => a.role === 'admin' && a.active)) return undefined;
   return { name: 'admin', token: await addAccount(server.store.db, { name: 'admin', admin: true }, Date.now()) };
+}
+
+/** With vm boxes, the lab's generated linux upstream (about a minute the first time); without linux-source, a warning. */
+async function kernelUpstream(labDir: string, say: boolean): Promise<void> {
+  if (!existsSync(DEFAULT_TARBALL)) {
+    if (say) out(`note: ${DEFAULT_TARBALL} is missing (apt-get install linux-source-6.1): jobs of the lab's linux upstream cannot build`);
+    return;
+  }
+  if (say) out('the lab\'s linux upstream: checking (generated from linux-source-6.1 the first time, about a minute) …');
+  await ensureKernelUpstream(labDir);
+}
+
+/**
+ * M vm testboxes in this process (qemu on this host), named after their
+ * group; the lab's os image for this host's arch is made first when the
+ * server has none.
+ */
+export async function startLocalVms(server: ServerHandle, m: number, group: string, logLevel: string, say: boolean): Promise<Agent[]> {
+  const cfg = server.scheduler.ctx.config;
+  const arch = hostArch();
+  const { os, os_version: osVersion } = cfg.defaults;
+  if (!existsSync(join(cfg.srvDir, osImagePath(os, arch, osVersion, 'current').slice(1)))) {
+    if (say) out(`making the os image for ${os} ${osVersion} ${arch} (stacklab osimage) …`);
+    await installOsImage(cfg.srvDir, { arch, os, osVersion, debCache: join(cfg.dataDir, 'debs') });
+  }
+  const log = pino({ level: logLevel });
+  const secret = cfg.accounts ? await issueSecret(server.store.db, 'local-up-vm', Date.now()) : undefined;
+  const agents: Agent[] = [];
+  for (let i = 1; i <= m; i++) {
+    const name = `${group}-${hostname().split('.')[0]}-${i}`;
+    const agent = new Agent({ server: server.url, hostname: name, type: 'vm', workdir: join(cfg.dataDir, 'testbox', name), log: log.child({ testbox: name }), secret });
+    await agent.start();
+    agents.push(agent);
+  }
+  return agents;
 }
 
 /** N dc testboxes in this process, each with its own work directory under <data>/testbox. */

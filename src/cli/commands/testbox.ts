@@ -23,6 +23,11 @@ interface Flags {
   logLevel: string;
   secret?: string;
   json?: boolean;
+  accel: 'auto' | 'kvm' | 'tcg';
+  qemu?: string;
+  vmKernel?: string;
+  vmModules?: string;
+  bootTimeout: number;
 }
 
 export function registerTestbox(program: Command): void {
@@ -40,6 +45,11 @@ export function registerTestbox(program: Command): void {
     .option('--workdir <dir>', 'where jobs run (default ~/.cache/stacklab/testbox/<hostname>)', absolutePath)
     .option('--keep', "keep each job's directory after it finished")
     .option('--secret <secret>', 'the lab-issued secret to register with, for a lab with accounts on (default $STACKLAB_TESTBOX_SECRET)')
+    .option('--accel <accel>', 'vm: auto (KVM when a probe guest runs under it), kvm or tcg', oneOf(['auto', 'kvm', 'tcg'] as const), 'auto')
+    .option('--qemu <binary>', 'vm: the qemu binary (default qemu-system-<arch>)')
+    .option('--vm-kernel <vmlinuz>', 'vm: the kernel for jobs that build none (default the newest installed Debian kernel)', absolutePath)
+    .option('--vm-modules <cgz>', "vm: that kernel's modules initrd (lib/modules/<release>/…)", absolutePath)
+    .option('--boot-timeout <s>', "vm: seconds until the guest's userspace must run", positiveInt, 180)
     .option('--log-level <level>', 'log level', 'info')
     .option('--json', 'announce the registration as a JSON line (the log is JSON lines too)')
     .action(async (f: Flags) => {
@@ -57,6 +67,7 @@ export function registerTestbox(program: Command): void {
         keep: f.keep,
         log: pino({ level: f.logLevel }),
         secret: f.secret ?? envTestboxSecret(),
+        vm: { accel: f.accel, qemu: f.qemu, kernel: f.vmKernel, modules: f.vmModules, bootTimeoutS: f.bootTimeout },
       });
       await agent.start();
       if (f.json) printJson({ hostname: name, server: agent.client.base, type: f.type });

@@ -14,7 +14,8 @@ const origin = (request: FastifyRequest) => `${request.protocol}://${request.hos
 export function ipxeScript(base: string, a: Assignment, host: string, withToken = false): string {
   // With accounts on, every file of the job is fetched with the job's own token (iPXE cannot send a header).
   const q = withToken && a.job_token ? `?token=${encodeURIComponent(a.job_token)}` : '';
-  const initrds = a.job.initrds.map((u) => base + u + q);
+  // The os image first, as compass-ci's scripts list it: the job's initrds unpack over it.
+  const initrds = [...(a.os_image ? [a.os_image.url] : []), ...a.job.initrds].map((u) => base + u + q);
   if (a.job.modules_uri) initrds.push(...a.job.modules_uri.map((u) => base + u + q));
   const names = initrds.map((u) => u.slice(u.lastIndexOf('/') + 1).replace(/\?.*$/, ''));
   const lines = ['#!ipxe', `# stacklab job ${a.job.id} (${a.job.suite}) for ${host}`];

@@ -89,21 +89,24 @@ export const testboxRoutes: FastifyPluginAsync<{ scheduler: Scheduler }> = async
   // Result files arrive as raw bodies, streamed to disk without buffering.
   app.addContentTypeParser('application/octet-stream', (_req, payload, done) => done(null, payload));
 
-  app.put(
-    '/api/jobs/:id/result/*',
-    {
-      bodyLimit: Number.MAX_SAFE_INTEGER,
-      schema: {
-        tags: PROTOCOL,
-        summary: "Upload a file into the job's result root (only there)",
-        params: Type.Object({ id: Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER }), '*': Type.String({ maxLength: 1024 }) }),
-        querystring: Holder,
-        response: { 200: ResultStored, ...errorResponses },
+  // PUT, and POST for what runs inside a vm guest (busybox wget posts but cannot put).
+  for (const method of ['put', 'post'] as const) {
+    app[method](
+      '/api/jobs/:id/result/*',
+      {
+        bodyLimit: Number.MAX_SAFE_INTEGER,
+        schema: {
+          tags: PROTOCOL,
+          summary: `Upload a file into the job's result root (only there)${method === 'post' ? ': the same as PUT, for clients that can only POST' : ''}`,
+          params: Type.Object({ id: Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER }), '*': Type.String({ maxLength: 1024 }) }),
+          querystring: Holder,
+          response: { 200: ResultStored, ...errorResponses },
+        },
+        config: { access: 'testbox' },
       },
-      config: { access: 'testbox' },
-    },
-    async (request) => scheduler.saveResult(request.params.id, request.query.testbox, request.params['*'], request.body as Readable, request.caller),
-  );
+      async (request) => scheduler.saveResult(request.params.id, request.query.testbox, request.params['*'], request.body as Readable, request.caller),
+    );
+  }
 
   app.put(
     '/api/jobs/:id/artifact/:name',

@@ -1,7 +1,7 @@
 // Which output lines become stats, and under which names.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseStats } from '../../../src/testbox/stats.ts';
+import { parseStats } from '../../../src/model/stats.ts';
 
 const cases: [string, string, Record<string, number>][] = [
   ['a plain stat', 'iops: 1234', { 's.iops': 1234 }],
