@@ -203,7 +203,7 @@ ${labels.map(([k, v]) => html`<dt>label ${k}</dt><dd>${String(v)}</dd>`)}
 </dl>
 ${
   depFailure
-    ? html`<h2>Dependency failed</h2><p class="failed">The build of ${depFailure.pkg ?? ''} (<code>${short(depFailure.build_key)}</code>) ended ${depFailure.health ?? ''} in pkgbuild job ${jobLink(depFailure.pkgbuild_job)}${depFailure.log ? html` — <a href="${depFailure.log}">build log</a>` : ''}.</p>`
+    ? html`<h2>Dependency failed</h2><p class="failed">The build of ${depFailure.pkg ?? ''} (${depFailure.build_key ? html`<a href="/ui/builds/${depFailure.build_key}"><code>${short(depFailure.build_key)}</code></a>` : ''}) ended ${depFailure.health ?? ''} in pkgbuild job ${jobLink(depFailure.pkgbuild_job)}${depFailure.log ? html` — <a href="${depFailure.log}">build log</a>` : ''}.</p>`
     : ''
 }
 <h2>Software stack</h2>
