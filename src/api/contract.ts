@@ -361,3 +361,54 @@ export type Bisect = Omit<Static<typeof Bisect>, 'result' | 'progress' | 'reques
 // ---- meta -------------------------------------------------------------------
 
 export const Health = Type.Object({ ok: Type.Boolean(), db: Type.String({ description: 'sqlite or postgres' }) });
+
+// ---- selecting jobs and comparing them ----------------------------------------
+
+const Name = Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$' });
+
+/** The filters of GET /api/jobs, which GET /api/compare and the dashboard's job list take too. */
+export const JobQuery = {
+  stage: Type.Optional(StageSchema),
+  health: Type.Optional(Type.Union([HealthSchema, Type.Literal('not_success')], { description: 'A health, or not_success: finished with any other health' })),
+  suite: Type.Optional(Name),
+  account: Type.Optional(Name),
+  pkg: Type.Optional(Type.String({ pattern: '^[a-z0-9][a-z0-9._+-]{0,63}$', description: 'Jobs with this ss package' })),
+  commit: Type.Optional(Type.String({ pattern: '^[0-9a-f]{4,40}$', description: 'Jobs with an ss build at a commit starting so (with pkg: of that package)' })),
+  bisect: Type.Optional(Type.String({ pattern: '^([1-9][0-9]{0,14}|none)$', description: "A bisect's probe jobs, or none: no bisect's probes" })),
+};
+
+export const CompareGroupStat = Type.Object({
+  n: Type.Integer(),
+  mean: Nullable(Type.Number()),
+  stddev: Nullable(Type.Number({ description: 'Sample standard deviation (n − 1)' })),
+  stddev_pct: Nullable(Type.Number()),
+  min: Nullable(Type.Number()),
+  max: Nullable(Type.Number()),
+  samples: Type.Array(Type.Number(), { description: 'One per job, in job id order' }),
+  change: Nullable(
+    Type.Object({
+      change_pct: Nullable(Type.Number({ description: '100 · (mean − base mean) / |base mean|' })),
+      p: Nullable(Type.Number({ description: "Welch's two-sided t-test against the base group" })),
+      significant: Type.Boolean({ description: 'p < alpha' }),
+      separated: Type.Boolean({ description: "lkp's rule: each range lies beyond the other's mean" }),
+      mark: Type.String({ description: '** p < 0.01, * p < 0.05' }),
+    }),
+  ),
+});
+
+export const Comparison = Type.Object({
+  group_by: Type.String(),
+  alpha: Type.Number(),
+  groups: Type.Array(
+    Type.Object({
+      key: Type.String({ description: "The field's value (a full sha for ss.<pkg>.commit)" }),
+      label: Type.String({ description: 'How it reads: a short sha and the ref as written, or the value' }),
+      jobs: Type.Array(Type.Integer()),
+    }),
+    { description: 'The base group first' },
+  ),
+  stats: Type.Array(Type.Object({ stat: Type.String(), groups: Type.Array(CompareGroupStat) }), { description: 'Largest significant change first' }),
+  jobs: Type.Integer({ description: 'Finished jobs with stats selected' }),
+  ungrouped: Type.Array(Type.Integer(), { description: 'Selected jobs without the field' }),
+});
+export type Comparison = Static<typeof Comparison>;

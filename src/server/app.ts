@@ -17,6 +17,7 @@ import { buildRoutes } from './routes/builds.ts';
 import { bootRoutes } from './routes/boot.ts';
 import { bisectRoutes } from './routes/bisects.ts';
 import { dashboardRoutes } from './routes/dashboard.ts';
+import { compareRoutes } from './routes/compare.ts';
 import { ErrorBody, TAGS } from './schemas.ts';
 
 export interface ServerHandle {
@@ -65,6 +66,7 @@ export async function buildServer(config: LabConfig, opts: BuildOptions = {}): P
   await app.register(buildRoutes, { scheduler });
   await app.register(bootRoutes, { scheduler });
   await app.register(bisectRoutes, { scheduler });
+  await app.register(compareRoutes, { scheduler });
   await app.register(dashboardRoutes, { scheduler });
 
   const handle: ServerHandle = {

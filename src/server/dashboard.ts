@@ -59,7 +59,7 @@ export function page(title: string, body: Html, refreshSeconds = 0): string {
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
 ${refreshSeconds > 0 ? new Html(`<meta http-equiv="refresh" content="${refreshSeconds}">`) : ''}
 <title>${title} · stacklab</title><style>${new Html(STYLE)}</style></head>
-<body><nav><a href="/"><b>stacklab</b></a><a href="/?stage=submit">queued</a><a href="/?health=failed">failed</a><a href="/docs">API</a><a href="/metrics">metrics</a></nav>
+<body><nav><a href="/"><b>stacklab</b></a><a href="/?stage=submit">queued</a><a href="/?health=not_success">failed</a><a href="/ui/compare">compare</a><a href="/docs">API</a><a href="/metrics">metrics</a></nav>
 ${body}
 </body></html>
 `.text;
@@ -86,7 +86,31 @@ export interface Overview {
   jobs: Job[];
   builds: Build[];
   bisects: Bisect[];
-  filter: { stage?: string | undefined; health?: string | undefined; suite?: string | undefined };
+  /** The jobs list's filters as asked (GET /api/jobs's names). */
+  filter: Record<string, string | undefined>;
+  /** The id to page back from (the next older page), when there is one. */
+  older?: number | undefined;
+  /** This page starts below an id (not the newest). */
+  paged?: boolean;
+}
+
+const HEALTH_CHOICES: [string, string][] = [['', 'any health'], ['not_success', 'all non-success'], ['success', 'success'], ['failed', 'failed'], ['timeout', 'timeout'], ['dependency_failed', 'dependency_failed'], ['abnormal', 'abnormal'], ['cancel', 'cancel']];
+const STAGE_CHOICES = ['', 'submit', 'boot', 'running', 'post_run', 'finish'];
+
+/** The jobs list's controls: a GET form whose names are GET /api/jobs's query. */
+function jobFilters(f: Record<string, string | undefined>): Html {
+  const select = (name: string, choices: [string, string][]) =>
+    html`<select name="${name}">${choices.map(([v, label]) => html`<option value="${v}"${f[name] === v || (!f[name] && v === '') ? new Html(' selected') : ''}>${label}</option>`)}</select> `;
+  const input = (name: string, hint: string, size = 12) => html`<input name="${name}" value="${f[name] ?? ''}" placeholder="${hint}" size="${size}"> `;
+  return html`<form method="get" action="/" class="filters">${select('stage', STAGE_CHOICES.map((s) => [s, s || 'any stage']))}${select('health', HEALTH_CHOICES)}${input('suite', 'suite')}${input('account', 'account', 10)}${input('pkg', 'ss package', 10)}${input('commit', 'commit sha', 12)}${input('bisect', 'bisect id or none', 14)}<button type="submit">filter</button></form>`;
+}
+
+function pageLinks(o: Overview): Html {
+  const q = (extra: Record<string, string>) => new URLSearchParams({ ...Object.fromEntries(Object.entries(o.filter).filter((e): e is [string, string] => e[1] !== undefined && e[1] !== '')), ...extra }).toString();
+  const parts: Html[] = [];
+  if (o.paged) parts.push(html`<a class="newest" href="/?${q({})}">← newest</a>`);
+  if (o.older !== undefined) parts.push(html`<a class="older" href="/?${q({ before: String(o.older) })}">older →</a>`);
+  return parts.length ? html`<p class="paging">${parts.map((p, i) => [i ? ' · ' : '', p])}</p>` : html``;
 }
 
 /** The front page: testboxes, the newest jobs (filtered like GET /api/jobs), builds, bisects. */
@@ -99,37 +123,6 @@ ${table(
   ['hostname', 'type', 'arch', 'memory', 'cpus', 'state', 'jobs', 'last heartbeat'],
   o.testboxes.map((b) => [b.hostname, b.type, b.arch, `${b.max_memory} GiB`, b.cpus, state(b.state), b.jobs.map((id, i) => [i ? ' ' : '', jobLink(id)]), when(b.last_heartbeat)]),
   'No testbox has registered. Start one with: stacklab testbox',
-)}
-<h2>Jobs${f.length ? html` <span class="muted">(${f.map(([k, v]) => `${k}=${v}`).join(', ')} · <a href="/">all</a>)</span>` : ''}</h2>
-${table(
-  ['id', 'suite', 'stage', 'health', 'testbox', 'ss', 'submitted', 'finished', 'result'],
-  o.jobs.map((j) => [
-    jobLink(j.id),
-    html`<a href="/?suite=${encodeURIComponent(j.suite)}">${j.suite}</a>`,
-    j.waiting ? html`${state(j.job_stage)} <span class="muted">waiting on ${j.deps.filter((d) => d.wait === 'waiting').length} build(s)</span>` : state(j.job_stage),
-    state(j.job_health),
-    j.testbox_host ?? j.testbox,
-    j.deps.map((d, i) => [i ? ', ' : '', d.pkg, '@', html`<code>${short(d.commit)}</code>`]),
-    when(j.submit_time),
-    when(j.finish_time),
-    j.job_stage === 'finish' || j.job_stage === 'post_run' ? html`<a href="${j.result_root}/">files</a>` : '',
-  ]),
-  f.length ? 'No job matches.' : 'No job yet. Submit one with: stacklab submit FILE',
-)}
-<h2>Builds</h2>
-${table(
-  ['key', 'package', 'commit', 'config', 'state', 'attempts', 'pkgbuild job', 'created'],
-  o.builds.map((b) => [
-    html`<a href="/api/builds/${b.key}"><code>${b.key.slice(0, 12)}</code></a>`,
-    b.fork === b.pkg ? b.pkg : `${b.pkg}/${b.fork}`,
-    html`<code>${short(b.commit)}</code> ${b.commit_ref !== b.commit ? html`<span class="muted">${b.commit_ref}</span>` : ''}`,
-    b.config ?? html`<span class="muted">default</span>`,
-    state(b.state),
-    b.attempts,
-    jobLink(b.pkgbuild_job),
-    when(b.created_at),
-  ]),
-  'No build yet: jobs with ss make them.',
 )}
 <h2>Bisects</h2>
 ${table(
@@ -144,6 +137,39 @@ ${table(
     b.result ? (b.result.first_bad ? html`<code>${short(b.result.first_bad)}</code> ${b.result.commits[b.result.first_bad]?.subject ?? ''}` : html`<span class="muted">${b.result.reason}</span>`) : '',
   ]),
   'No bisect yet: stacklab bisect start FILE --pkg P --good G --bad B',
+)}
+<h2>Jobs${f.length ? html` <span class="muted">(${f.map(([k, v]) => `${k}=${v}`).join(', ')} · <a href="/">all</a>)</span>` : ''}</h2>
+${jobFilters(o.filter)}
+${table(
+  ['id', 'suite', 'stage', 'health', 'testbox', 'ss', 'submitted', 'finished', 'result'],
+  o.jobs.map((j) => [
+    jobLink(j.id),
+    html`<a href="/?suite=${encodeURIComponent(j.suite)}">${j.suite}</a>`,
+    j.waiting ? html`${state(j.job_stage)} <span class="muted">waiting on ${j.deps.filter((d) => d.wait === 'waiting').length} build(s)</span>` : state(j.job_stage),
+    state(j.job_health),
+    j.testbox_host ?? j.testbox,
+    j.deps.map((d, i) => [i ? ', ' : '', html`<a href="/?${new URLSearchParams({ pkg: d.pkg, commit: d.commit }).toString()}">${d.pkg}@<code>${short(d.commit)}</code></a>`]),
+    when(j.submit_time),
+    when(j.finish_time),
+    j.job_stage === 'finish' || j.job_stage === 'post_run' ? html`<a href="${j.result_root}/">files</a>` : '',
+  ]),
+  f.length ? 'No job matches.' : 'No job yet. Submit one with: stacklab submit FILE',
+)}
+${pageLinks(o)}
+<h2>Builds</h2>
+${table(
+  ['key', 'package', 'commit', 'config', 'state', 'attempts', 'pkgbuild job', 'created'],
+  o.builds.map((b) => [
+    html`<a href="/ui/builds/${b.key}"><code>${b.key.slice(0, 12)}</code></a>`,
+    b.fork === b.pkg ? b.pkg : `${b.pkg}/${b.fork}`,
+    html`<code>${short(b.commit)}</code> ${b.commit_ref !== b.commit ? html`<span class="muted">${b.commit_ref}</span>` : ''}`,
+    b.config ?? html`<span class="muted">default</span>`,
+    state(b.state),
+    b.attempts,
+    jobLink(b.pkgbuild_job),
+    when(b.created_at),
+  ]),
+  'No build yet: jobs with ss make them.',
 )}`;
   return page('stacklab', body, busy ? 5 : 0);
 }
@@ -177,17 +203,22 @@ ${labels.map(([k, v]) => html`<dt>label ${k}</dt><dd>${String(v)}</dd>`)}
 </dl>
 ${
   depFailure
-    ? html`<h2>Dependency failed</h2><p class="failed">The build of ${depFailure.pkg ?? ''} (<code>${short(depFailure.build_key)}</code>) ended ${depFailure.health ?? ''} in pkgbuild job ${jobLink(depFailure.pkgbuild_job)}${depFailure.log ? html` — <a href="${depFailure.log}">build log</a>` : ''}.</p>`
+    ? html`<h2>Dependency failed</h2><p class="failed">The build of ${depFailure.pkg ?? ''} (${depFailure.build_key ? html`<a href="/ui/builds/${depFailure.build_key}"><code>${short(depFailure.build_key)}</code></a>` : ''}) ended ${depFailure.health ?? ''} in pkgbuild job ${jobLink(depFailure.pkgbuild_job)}${depFailure.log ? html` — <a href="${depFailure.log}">build log</a>` : ''}.</p>`
     : ''
 }
 <h2>Software stack</h2>
 ${table(
   ['package', 'commit', 'ref', 'config', 'wait', 'build', 'pkgbuild job'],
-  j.deps.map((d) => [d.pkg, html`<code>${short(d.commit)}</code>`, d.commit_ref, d.config ?? 'default', state(d.wait), html`<a href="/api/builds/${d.build_key}">${state(d.build_state)}</a>`, jobLink(d.pkgbuild_job)]),
+  j.deps.map((d) => [d.pkg, html`<code>${short(d.commit)}</code>`, d.commit_ref, d.config ?? 'default', state(d.wait), html`<a href="/ui/builds/${d.build_key}">${state(d.build_state)}</a>`, jobLink(d.pkgbuild_job)]),
   'No ss packages.',
 )}
+${j.deps.length ? html`<p>Compare with its siblings: ${j.deps.map((d, i) => [i ? ' · ' : '', html`<a class="compare-link" href="/ui/compare?${new URLSearchParams({ group_by: `ss.${d.pkg}.commit`, suite: j.suite, pkg: d.pkg }).toString()}">${j.suite} jobs by ${d.pkg} commit</a>`])}</p>` : ''}
 <h2>Stats</h2>
-${table(['stat', 'value'], stats.map(([k, v]) => [k, v]), j.job_stage === 'finish' ? 'No stats.' : 'Not yet.')}
+${table(
+  ['stat', 'value', ...(j.deps[0] ? [`across ${j.deps[0].pkg} commits`] : [])],
+  stats.map(([k, v]) => [k, v, ...(j.deps[0] ? [html`<a class="stat-history" href="/ui/compare?${new URLSearchParams({ group_by: `ss.${j.deps[0].pkg}.commit`, suite: j.suite, pkg: j.deps[0].pkg, plot: k }).toString()}">plot</a>`] : [])]),
+  j.job_stage === 'finish' ? 'No stats.' : 'Not yet.',
+)}
 <h2>Timeline</h2>
 ${timelineTable(j.timeline ?? [])}`;
   return page(`job ${j.id}`, body, j.job_stage === 'finish' ? 0 : 3);
@@ -231,6 +262,7 @@ export function bisectPage(b: Bisect): string {
 ${b.criterion === 'perf' ? html`<dt>metric</dt><dd>${b.metric ?? ''} (${b.direction ?? ''} is better)</dd>` : ''}
 <dt>progress</dt><dd>${b.candidates} candidates, ${b.progress.remaining} left, ${b.progress.rounds} rounds, ${b.progress.samples} runs${!r && best && best.p >= 0.1 ? html` · most likely <code>${short(best.sha)}</code> (${best.p.toFixed(2)})` : ''}</dd>
 <dt>JSON</dt><dd><a href="/api/bisects/${b.id}">/api/bisects/${b.id}</a></dd>
+<dt>compare</dt><dd><a class="compare-link" href="/ui/compare?${new URLSearchParams({ group_by: `ss.${b.pkg}.commit`, bisect: String(b.id), ...(b.metric ? { plot: b.metric } : {}) }).toString()}">its probes' stats by commit</a></dd>
 </dl>
 ${
   r

@@ -69,6 +69,16 @@ export interface JobFilter {
   /** Only ids below this (paging backwards from the newest). */
   before?: number | undefined;
   limit?: number | undefined;
+  /** Finished with any health but success (failed, timeout, dependency_failed, abnormal, cancel). */
+  notSuccess?: boolean | undefined;
+  /** Only these jobs. */
+  ids?: readonly number[] | undefined;
+  /** Jobs with this ss package (job_deps). */
+  pkg?: string | undefined;
+  /** Jobs with an ss build at a commit starting with this hex (with pkg: of that package). */
+  commit?: string | undefined;
+  /** A bisect's probe jobs, or 'none': jobs that are no bisect's probe. */
+  bisect?: number | 'none' | undefined;
 }
 
 export async function listJobs(db: Db, f: JobFilter): Promise<JobRow[]> {
@@ -78,6 +88,23 @@ export async function listJobs(db: Db, f: JobFilter): Promise<JobRow[]> {
   if (f.suite) q = q.where('suite', '=', f.suite);
   if (f.account) q = q.where('account', '=', f.account);
   if (f.before) q = q.where('id', '<', f.before);
+  if (f.notSuccess) q = q.where('health', 'is not', null).where('health', '!=', 'success');
+  if (f.ids) q = q.where('id', 'in', f.ids.length > 0 ? [...f.ids] : [-1]);
+  if (f.pkg || f.commit) {
+    const { pkg, commit } = f;
+    q = q.where('id', 'in', (eb) => {
+      let sub = eb.selectFrom('job_deps').innerJoin('builds', 'builds.key', 'job_deps.build_key').select('job_deps.job_id');
+      if (pkg) sub = sub.where('job_deps.pkg', '=', pkg);
+      // shas are lower-case hex (the route's pattern), so LIKE's wildcards cannot appear in it
+      if (commit) sub = sub.where('builds.commit', 'like', `${commit.toLowerCase()}%`);
+      return sub;
+    });
+  }
+  if (f.bisect === 'none') q = q.where('id', 'not in', (eb) => eb.selectFrom('bisect_jobs').select('job_id'));
+  else if (f.bisect !== undefined) {
+    const bisect = f.bisect;
+    q = q.where('id', 'in', (eb) => eb.selectFrom('bisect_jobs').select('job_id').where('bisect_id', '=', bisect));
+  }
   return (await q.orderBy('id', 'desc').limit(f.limit ?? 100).execute()).map(decodeJob);
 }
 

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { runCli } from '../support/procs.ts';
 import type { Job } from '../../src/api/contract.ts';
-import type { Bisect } from '../../src/api/contract.ts';
+import type { Bisect, Comparison } from '../../src/api/contract.ts';
 import { makeDemoUpstream } from '../../src/demo/upstream.ts';
 import { join } from 'node:path';
 import { after } from 'node:test';
@@ -15,7 +15,7 @@ after(() => t.cleanup());
 test('stacklab demo: a plain job, a build with hold and release, a reused build, two bisections', async () => {
   const r = await runCli(['demo', '--json']);
   assert.equal(r.code, 0, r.stderr + r.stdout);
-  const summary = JSON.parse(r.stdout) as { steps: { title: string; note?: string; jobs: Job[]; bisect?: Bisect }[] };
+  const summary = JSON.parse(r.stdout) as { steps: { title: string; note?: string; jobs: Job[]; bisect?: Bisect; comparison?: Comparison }[] };
   const [plain, built, again, perf, fn] = summary.steps;
   assert.equal(plain!.jobs[0]!.suite, 'host-info');
   assert.equal(plain!.jobs[0]!.job_health, 'success');
@@ -31,4 +31,11 @@ test('stacklab demo: a plain job, a build with hold and release, a reused build,
   const planted = await makeDemoUpstream(join(t.dir, 'demo'));
   assert.equal(perf!.bisect!.result!.first_bad, planted.perfRegression.sha);
   assert.equal(fn!.bisect!.result!.first_bad, planted.functionalBug.sha);
+  // and the perf bisect's probes compared by commit (stacklab compare): ops_per_sec falls at the first bad commit (the parent's change is left
+  // unasserted: under a loaded machine a commit's probes, run at different times, differ by more than the demo's noise)
+  const c = perf!.comparison!;
+  assert.equal(c.groups.at(-1)!.key, planted.perfRegression.sha);
+  const ops = c.stats.find((s) => s.stat === 'demo-test.ops_per_sec')!;
+  const fall = ops.groups.at(-1)!.change!;
+  assert.ok(fall.change_pct! < -5 && fall.significant, `ops_per_sec falls at the first bad commit: ${JSON.stringify(fall)}`);
 });

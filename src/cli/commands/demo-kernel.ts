@@ -9,7 +9,7 @@
 // finds the planted boot-breaking commit, reusing the builds it has.
 import { cpSync, existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Bisect, Build, Job } from '../../api/contract.ts';
+import type { Bisect, Build, Comparison, Job } from '../../api/contract.ts';
 import { ApiClient } from '../../api/client.ts';
 import { buildConfig } from '../../config.ts';
 import { DEFAULT_TARBALL, ensureKernelUpstream } from '../../demo/kernel-history.ts';
@@ -28,6 +28,8 @@ export interface DemoStep {
   jobs: Job[];
   bisect?: Bisect;
   note?: string | undefined;
+  /** A perf bisect's probes compared by commit (stacklab compare). */
+  comparison?: Comparison;
 }
 
 export async function kernelDemo(o: { shipped: string; data: string; json: boolean; bisect: boolean }): Promise<{ server: string; steps: DemoStep[] }> {

@@ -16,6 +16,8 @@ import { buildServer } from '../../server/app.ts';
 import type { Build } from '../../api/contract.ts';
 import type { Job } from '../../api/contract.ts';
 import type { Bisect } from '../../api/contract.ts';
+import type { Comparison } from '../../api/contract.ts';
+import { comparisonText } from './compare.ts';
 import { bisectReport } from './bisect-lab.ts';
 import { ensureDemoUpstream } from '../../demo/upstream.ts';
 import { out, printJson } from '../common.ts';
@@ -118,7 +120,16 @@ export function registerDemo(program: Command): void {
               seen = b.progress.log;
             }
             for (const line of bisectReport(b).trimEnd().split('\n')) say(`  ${line}`);
-            steps.push({ title, jobs: [], bisect: b, note: b.result?.first_bad ? b.result.commits[b.result.first_bad]?.subject : b.state });
+            let comparison: Comparison | undefined;
+            if (b.metric && b.result?.first_bad && b.result.parent) {
+              // lkp's compare of the probes at the good end, the parent and the first bad commit: the regression as a change %
+              const all = await api.get<Comparison>('/api/compare', { group_by: 'ss.demo.commit', bisect: b.id, stat: b.metric });
+              const keys = [b.good[0]!, b.result.parent, b.result.first_bad].filter((k, i, ks) => ks.indexOf(k) === i && all.groups.some((g) => g.key === k));
+              comparison = await api.get<Comparison>('/api/compare', { group_by: 'ss.demo.commit', bisect: b.id, stat: b.metric, groups: keys.join(',') });
+              say(`  stacklab compare -g ss.demo.commit --bisect ${b.id} --stat ${b.metric} --groups ${keys.map((k) => k.slice(0, 12)).join(',')}`);
+              for (const line of comparisonText(comparison).split('\n')) say(line ? `    ${line}` : '');
+            }
+            steps.push({ title, jobs: [], bisect: b, note: b.result?.first_bad ? b.result.commits[b.result.first_bad]?.subject : b.state, ...(comparison ? { comparison } : {}) });
           };
           await bisect(
             'A performance regression: v1.1 is fast, v1.2 is slower. Which commit?',
@@ -132,7 +143,7 @@ export function registerDemo(program: Command): void {
         }
 
         const bad = steps.flatMap((s) => s.jobs).filter((j) => j.suite !== 'demo-test' && j.job_health !== 'success');
-        if (f.json) printJson({ server: server.url, data, steps: steps.map((s) => ({ title: s.title, note: s.note, jobs: s.jobs.map(({ timeline: _t, ...j }) => j), ...(s.bisect ? { bisect: s.bisect } : {}) })) });
+        if (f.json) printJson({ server: server.url, data, steps: steps.map((s) => ({ title: s.title, note: s.note, jobs: s.jobs.map(({ timeline: _t, ...j }) => j), ...(s.bisect ? { bisect: s.bisect } : {}), ...(s.comparison ? { comparison: s.comparison } : {}) })) });
         else say(`\nDone. ${steps.length} steps; results under ${join(data, 'srv', 'result')}${f.data || f.keep ? '' : ' (removed now; --keep keeps them)'}`);
         if (bad.length > 0) throw new FailureError(`${bad.length} demo job(s) did not succeed: ${bad.map((j) => j.id).join(', ')}`);
       } finally {

@@ -13,7 +13,8 @@ import { registerBuilds } from './builds.ts';
 import { registerDemo } from './demo.ts';
 import { registerAccount } from './account.ts';
 import { registerOsimage } from './osimage.ts';
+import { registerCompare } from './compare.ts';
 
 export type RegisterCommand = (program: Command) => void;
 
-export const commands: RegisterCommand[] = [registerServer, registerTestbox, registerSubmit, registerSplit, registerJobs, registerTestboxes, registerSchema, registerBuilds, registerBisect, registerBisectLab, registerDemo, registerAccount, registerOsimage];
+export const commands: RegisterCommand[] = [registerServer, registerTestbox, registerSubmit, registerSplit, registerJobs, registerTestboxes, registerSchema, registerBuilds, registerBisect, registerBisectLab, registerDemo, registerAccount, registerOsimage, registerCompare];

@@ -8,10 +8,11 @@ import { Type } from 'typebox';
 import { NotFoundError, UserError } from '../../errors.ts';
 import type { Scheduler } from '../../scheduler/scheduler.ts';
 import { IdParams } from '../schemas.ts';
+import { dirPage } from '../build-page.ts';
 
 const TEXT = /(^|\/)(output|[^/]*\.(log|txt|json|yaml|yml|sh))$/;
 
-/** Serves a file or lists a directory below `root`; paths that leave it are refused. */
+/** Serves a file or lists a directory below `root` (JSON, or HTML for a browser); paths that leave it are refused. */
 export async function serveTree(root: string, rel: string, reply: FastifyReply, what: string) {
   const base = resolve(root);
   const parts = rel.split('/').filter((p) => p !== '');
@@ -22,7 +23,10 @@ export async function serveTree(root: string, rel: string, reply: FastifyReply, 
   if (!st) throw new NotFoundError(what, rel);
   if (st.isDirectory()) {
     const entries = await readdir(full, { withFileTypes: true });
-    return reply.send(entries.map((e) => (e.isDirectory() ? `${e.name}/` : e.name)).sort());
+    const names = entries.map((e) => (e.isDirectory() ? `${e.name}/` : e.name)).sort();
+    // A browser gets links; API clients and testboxes (no text/html in Accept) keep the JSON array.
+    if (/\btext\/html\b/.test(reply.request.headers.accept ?? '')) return reply.type('text/html; charset=utf-8').send(dirPage(reply.request.url.split('?')[0]!, names));
+    return reply.send(names);
   }
   reply.header('content-length', st.size);
   reply.type(TEXT.test(rel) ? 'text/plain; charset=utf-8' : 'application/octet-stream');
@@ -52,7 +56,7 @@ export const fileRoutes: FastifyPluginAsync<{ scheduler: Scheduler }> = async (f
 
   app.get(
     '/result/*',
-    { config: { access: 'public' }, schema: { tags: ['boot'], summary: 'Result files (a directory answers the list of its entries)', params: Type.Object({ '*': Type.String() }) } },
+    { config: { access: 'public' }, schema: { tags: ['boot'], summary: 'Result files (a directory answers the list of its entries: a JSON array, or an HTML page of links when Accept has text/html)', params: Type.Object({ '*': Type.String() }) } },
     async (request, reply) => serveTree(join(srv, 'result'), request.params['*'], reply, 'result file'),
   );
 };

@@ -5,7 +5,8 @@ import { Type } from 'typebox';
 import { JobFileError, loadJobText } from '../../jobfile/index.ts';
 import { UserError } from '../../errors.ts';
 import type { Scheduler } from '../../scheduler/scheduler.ts';
-import { DryRun, EventsPage, HealthSchema, Job, StageSchema, SubmitResults, type SubmitIssue } from '../../api/contract.ts';
+import { DryRun, EventsPage, Job, JobQuery, SubmitResults, type SubmitIssue } from '../../api/contract.ts';
+import { jobFilter } from '../job-query.ts';
 import { errorResponses, IdParams } from '../schemas.ts';
 import { clientGone } from '../errors.ts';
 import { checkYamlText } from '../body-limits.ts';
@@ -68,10 +69,7 @@ export const jobRoutes: FastifyPluginAsync<{ scheduler: Scheduler }> = async (fa
         tags: ['jobs'],
         summary: 'List jobs, newest first',
         querystring: Type.Object({
-          stage: Type.Optional(StageSchema),
-          health: Type.Optional(HealthSchema),
-          suite: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$' })),
-          account: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$' })),
+          ...JobQuery,
           before: Type.Optional(Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER })),
           limit: Type.Integer({ minimum: 1, maximum: 1000, default: 100 }),
         }),
@@ -79,8 +77,8 @@ export const jobRoutes: FastifyPluginAsync<{ scheduler: Scheduler }> = async (fa
       },
     },
     async (request) => {
-      const { stage, health, suite, account, before, limit } = request.query;
-      return scheduler.jobs({ stage, health, suite, account, before, limit });
+      const { before, limit, ...filters } = request.query;
+      return scheduler.jobs({ ...jobFilter(filters), before, limit });
     },
   );
 
