@@ -49,6 +49,16 @@ export class UnreachableError extends Error {
   }
 }
 
+/** A 5xx answer: the server (or a proxy before it) failed; a later try may do better. */
+export class ServerError extends Error {
+  readonly status: number;
+  constructor(status: number, message: string) {
+    super(message);
+    this.name = 'ServerError';
+    this.status = status;
+  }
+}
+
 /** A network failure of fetch (not an abort, not an answer). */
 const isNetworkError = (err: unknown): boolean => err instanceof TypeError && (err.message === 'fetch failed' || (err as { cause?: unknown }).cause !== undefined);
 
@@ -110,7 +120,7 @@ export class ApiClient {
       }
       const message = parsed.message || `${method} ${path} answered ${res.status}`;
       if (res.status < 500) throw new ApiError(res.status, parsed.error ?? 'error', message, parsed.details ?? null);
-      throw new Error(`server error ${res.status} on ${method} ${path}: ${message}`);
+      throw new ServerError(res.status, `server error ${res.status} on ${method} ${path}: ${message}`);
     }
     return res;
   }

@@ -29,7 +29,7 @@ export function serverOf(opts: { server?: string | undefined }): string {
 export function withServer(cmd: Command): Command {
   return cmd
     .addOption(serverOption())
-    .option('--token <token>', "your account's token, for a lab with accounts on (default $STACKLAB_TOKEN, or my_token in ~/.config/stacklab/defaults.yaml)");
+    .option('--token <token>', "your account's token, for a lab with accounts on (default: $STACKLAB_TOKEN, or my_token in ~/.config/stacklab/defaults.yaml)");
 }
 
 export function withJson(cmd: Command): Command {

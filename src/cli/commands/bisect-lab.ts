@@ -1,4 +1,4 @@
-// `stacklab bisect start/show/wait/cancel`: bisection in the lab (SPEC §7).
+// `stacklab bisect start/list/show/wait/cancel`: bisection in the lab (SPEC §7).
 // The job file is loaded here (errors with file:line:col) and sent with the
 // range; the server drives the bisect; these commands follow its progress.
 import type { Command } from 'commander';
@@ -7,9 +7,9 @@ import { FailureError, UserError } from '../../errors.ts';
 import { loadJobFile } from '../../jobfile/index.ts';
 import { formatReport } from '../bisect-report.ts';
 import type { Bisect, BisectProbe } from '../../api/contract.ts';
-import { clientFor, isTty, out, parseId, printJson, withJson, withServer, type GlobalOptions } from '../common.ts';
+import { clientFor, isTty, out, parseId, printJson, table, withJson, withServer, type GlobalOptions } from '../common.ts';
 import { bisectGroup } from './bisect.ts';
-import { duration, oneOf, positiveInt, probability } from '../options.ts';
+import { duration, integer, oneOf, positiveInt, probability } from '../options.ts';
 import { locateIssues } from './submit.ts';
 
 interface StartFlags extends GlobalOptions {
@@ -64,6 +64,13 @@ export function bisectReport(b: Bisect): string {
   const names = new Map(Object.entries(b.result.commits).map(([sha, c]) => [sha, named.has(sha) ? `${c.subject} — ${c.author}, ${c.date.slice(0, 10)}` : c.subject]));
   const head = `bisect ${b.id}: ${b.pkg} ${b.criterion}${b.metric ? ` ${b.metric} (${b.direction} is better)` : ''}, ${b.request.good.join(',')}..${b.request.bad} (${b.candidates} candidates)\n`;
   return head + formatReport(b.result, { criterion: b.criterion, ...(b.metric ? { metric: b.metric } : {}), ...(b.request.confidence !== undefined ? { confidence: b.request.confidence } : {}) }, names);
+}
+
+/** A bisect as a row of `bisect list`. */
+export function listRow(b: Bisect): (string | number | null)[] {
+  const r = b.result;
+  const answer = r ? (r.first_bad ? `${r.first_bad.slice(0, 12)} (${r.confidence.toFixed(2)})` : r.reason) : b.progress.best && b.progress.best.p >= 0.1 ? `${b.progress.best.sha.slice(0, 8)}? (${b.progress.best.p.toFixed(2)})` : null;
+  return [b.id, b.pkg, `${b.criterion}${b.metric ? ` ${b.metric}` : ''}`, `${b.request.good.join(',')}..${b.request.bad}`, b.state, b.candidates, b.progress.samples, answer, b.created_at.slice(0, 19).replace('T', ' ')];
 }
 
 /** Follows a bisect until it ends, a line per change; returns it. */
@@ -167,6 +174,16 @@ export function registerBisectLab(program: Command): void {
       }
       if (!f.json) out(`bisect id=${b.id} (${b.candidates} candidate commits)`);
       finish(await follow(client, b.id, Boolean(f.json), f.timeout !== undefined ? f.timeout * 1000 : undefined), Boolean(f.json));
+    });
+
+  withJson(withServer(group.command('list')))
+    .description('the lab bisects, newest first: state, range, and the answer once there is one')
+    .option('--limit <n>', 'at most this many', integer(1, 1000), 50)
+    .action(async (f: GlobalOptions & { limit: number }) => {
+      const list = await clientFor(f).get<Bisect[]>('/api/bisects', { limit: f.limit });
+      if (f.json) return printJson(list);
+      if (list.length === 0) return out('no bisects');
+      out(table(['id', 'pkg', 'criterion', 'range', 'state', 'candidates', 'runs', 'first bad', 'started'], list.map(listRow)));
     });
 
   withJson(withServer(group.command('show')))
