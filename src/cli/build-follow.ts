@@ -11,10 +11,13 @@ import { sleep } from '../util/sleep.ts';
 /** How many lines of a build log are shown when it first appears, and at most per look. */
 export const LOG_TAIL_LINES = 20;
 const LOOK_MS = 2000;
+const STOP_GRACE_MS = 5000;
 
 export interface BuildWatch {
   /** Stops following (the jobs finished); resolves once every watcher ended. */
   stop(): Promise<void>;
+  /** The logs whose lines were printed (not printed again at the end). */
+  readonly shown: Set<string>;
 }
 
 const short = (s: string, n = 12): string => s.slice(0, n);
@@ -25,6 +28,7 @@ export function watchBuilds(client: ApiClient, jobIds: number[], say: (line: str
   const watched = new Set<string>();
   const running: Promise<void>[] = [];
   const pending = new Set(jobIds);
+  const shown = new Set<string>();
   const loop = (async () => {
     while (!ctl.signal.aborted && pending.size > 0) {
       for (const id of [...pending]) {
@@ -34,15 +38,20 @@ export function watchBuilds(client: ApiClient, jobIds: number[], say: (line: str
         for (const d of j.deps) {
           if (d.wait !== 'waiting' || watched.has(d.build_key)) continue;
           watched.add(d.build_key);
-          say(`job ${id} waits for build ${d.pkg} ${short(d.build_key)} (${d.commit_ref}${d.commit_ref !== d.commit ? ` ${short(d.commit, 8)}` : ''}${d.config ? `, config ${d.config}` : ''}): ${d.build_state}`);
-          running.push(followBuild(client, d.build_key, say, ctl.signal).catch(() => {}));
+          const ref = d.commit_ref === d.commit ? short(d.commit) : `${d.commit_ref} ${short(d.commit, 8)}`;
+          say(`job ${id} waits for build ${d.pkg} ${short(d.build_key)} (${ref}${d.config ? `, config ${d.config}` : ''}): ${d.build_state}`);
+          running.push(followBuild(client, d.build_key, say, ctl.signal, shown).catch(() => {}));
         }
       }
       await sleep(LOOK_MS, ctl.signal);
     }
   })().catch(() => {});
   return {
+    shown,
     async stop() {
+      // a build ends before the jobs waiting on it: give its last lines (the log's tail, how it ended) a moment
+      pending.clear();
+      await Promise.race([Promise.all(running), sleep(STOP_GRACE_MS)]);
       ctl.abort();
       await loop;
       await Promise.all(running);
@@ -51,7 +60,7 @@ export function watchBuilds(client: ApiClient, jobIds: number[], say: (line: str
 }
 
 /** One build until it ends: each pkgbuild job's timeline and log. */
-async function followBuild(client: ApiClient, key: string, say: (line: string) => void, signal: AbortSignal): Promise<void> {
+async function followBuild(client: ApiClient, key: string, say: (line: string) => void, signal: AbortSignal, shown: Set<string>): Promise<void> {
   const followed = new Set<number>();
   while (!signal.aborted) {
     let b: Build;
@@ -73,25 +82,30 @@ async function followBuild(client: ApiClient, key: string, say: (line: string) =
       continue;
     }
     followed.add(jobId);
-    await followPkgbuildJob(client, name, jobId, say, signal);
+    await followPkgbuildJob(client, name, jobId, say, signal, shown);
   }
 }
 
 /** A pkgbuild job's events, and its build.log's new lines while it runs. */
-async function followPkgbuildJob(client: ApiClient, name: string, jobId: number, say: (line: string) => void, signal: AbortSignal): Promise<void> {
+async function followPkgbuildJob(client: ApiClient, name: string, jobId: number, say: (line: string) => void, signal: AbortSignal, shown: Set<string>): Promise<void> {
   const job = await client.get<Job>(`/api/jobs/${jobId}`, undefined, signal);
   const log = new LogTail(client, `${job.result_root}/build.log`);
-  let done = false;
-  const events = followJob(client, jobId, { signal, say: () => {}, onEvent: (_id, e) => say(`${name}  ${eventLine(jobId, e)}`) }).finally(() => (done = true));
+  const print = (lines: string[]) => {
+    if (lines.length > 0) shown.add(log.path);
+    for (const l of lines) say(l);
+  };
+  const ended = new AbortController();
+  const stop = AbortSignal.any([signal, ended.signal]);
   const tail = (async () => {
-    while (!done && !signal.aborted) {
-      for (const l of await log.look(false, signal)) say(l);
-      await sleep(LOOK_MS, signal);
+    while (!stop.aborted) {
+      print(await log.look(false, stop));
+      await sleep(LOOK_MS, stop);
     }
-  })();
-  await events.catch(() => {});
-  await tail.catch(() => {});
-  if (!signal.aborted) for (const l of await log.look(true, signal)) say(l);
+  })().catch(() => {});
+  await followJob(client, jobId, { signal, say: () => {}, onEvent: (_id, e) => say(`${name}  ${eventLine(jobId, e)}`) }).catch(() => {});
+  ended.abort();
+  await tail;
+  if (!signal.aborted) print(await log.look(true, signal).catch(() => []));
 }
 
 /** A growing text file on the server, read from where it was last read. */
@@ -145,12 +159,20 @@ export class LogTail {
   }
 }
 
-/** The last lines of a job's output, for a job that did not succeed; nothing when it has none. */
-export async function outputTail(client: ApiClient, j: Job, lines = LOG_TAIL_LINES): Promise<string[]> {
-  const path = `${j.result_root}/output`;
+/** The last lines of a text file on the server, under a heading; nothing when it is missing or empty. */
+export async function fileTail(client: ApiClient, path: string, heading: string, lines = LOG_TAIL_LINES): Promise<string[]> {
   const text = await client.request<string>('GET', path).catch(() => undefined);
   if (typeof text !== 'string' || text.trim() === '') return [];
   const all = text.trimEnd().split('\n');
   const shown = all.slice(-lines);
-  return [`job ${j.id} ${j.job_health}: ${shown.length < all.length ? `last ${shown.length} of ${all.length} lines` : 'its output'} (${client.base}${path}):`, ...shown.map((l) => `  | ${l}`)];
+  return [`${heading}, ${shown.length < all.length ? `its last ${shown.length} of ${all.length} lines` : 'all of it'} (${client.base}${path}):`, ...shown.map((l) => `  | ${l}`)];
+}
+
+/** What to read of a job that did not succeed: its output, or (a build it needed failed) the build's log, unless that was shown already. */
+export async function failureTail(client: ApiClient, j: Job, shown: ReadonlySet<string> = new Set()): Promise<string[]> {
+  const own = await fileTail(client, `${j.result_root}/output`, `job ${j.id} ${j.job_health}: its output`);
+  if (own.length > 0 || !j.dep_failure?.log) return own;
+  const d = j.dep_failure;
+  if (shown.has(d.log!)) return [`job ${j.id} ${j.job_health}: build ${d.pkg} ${short(d.build_key)} ended ${d.health}; its log is above (${client.base}${d.log})`];
+  return fileTail(client, d.log!, `job ${j.id} ${j.job_health}: build ${d.pkg} ${short(d.build_key)} ended ${d.health}${d.pkgbuild_job ? ` in job ${d.pkgbuild_job}` : ''}; its log`);
 }

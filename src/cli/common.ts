@@ -63,6 +63,9 @@ export function table(headers: string[], rows: (string | number | null | undefin
   return cells.map((r) => r.map((c, i) => (i === r.length - 1 ? c : (c ?? '').padEnd(widths[i]!))).join('  ')).join('\n');
 }
 
+/** A table cell cut to `max` characters (…). */
+export const cell = (s: string | null | undefined, max = 40): string | null => (s == null || s === '' ? null : s.length > max ? `${s.slice(0, max - 1)}…` : s);
+
 export const isTty = (): boolean => Boolean(process.stdout.isTTY);
 
 /** Elapsed time since an ISO timestamp, for humans. */

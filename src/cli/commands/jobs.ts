@@ -3,21 +3,32 @@ import type { Command } from 'commander';
 import type { ApiClient } from '../../api/client.ts';
 import { FailureError } from '../../errors.ts';
 import type { Job } from '../../api/contract.ts';
-import { clientFor, jobPage, out, parseId, printJson, since, table, withJson, withServer, type GlobalOptions } from '../common.ts';
+import { cell, clientFor, jobPage, out, parseId, printJson, since, table, withJson, withServer, type GlobalOptions } from '../common.ts';
 import { duration, integer, matching, oneOf, positiveInt } from '../options.ts';
 import { HEALTHS, STAGES } from '../../model/lifecycle.ts';
 import { eventLine, followJob, keyValues } from '../follow.ts';
-import { outputTail, watchBuilds } from '../build-follow.ts';
+import { failureTail, watchBuilds } from '../build-follow.ts';
 
 /** The suite's parameters of a job (its `<suite>:` map, the matrix values it was expanded with), as key=value words. */
 export function suiteParams(j: Job): string {
+  if (j.suite === 'pkgbuild') return ''; // its map is the build it makes: see ssPackages
   const p = j[j.suite];
   return p !== null && typeof p === 'object' && !Array.isArray(p) ? keyValues(p).join(' ') : '';
 }
 
-/** The ss packages a job runs with: pkg@ref (short sha), config. */
+/** A package at a commit: pkg@ref (short sha), config. */
+export function pkgAt(p: { pkg: string; commit: string; commit_ref: string; config?: string | null }): string {
+  const ref = p.commit_ref === p.commit ? p.commit.slice(0, 12) : `${p.commit_ref} (${p.commit.slice(0, 8)})`;
+  return `${p.pkg}@${ref}${p.config ? ` config ${p.config}` : ''}`;
+}
+
+/** The ss packages a job runs with; a pkgbuild job, the one it builds (→ pkg@ref). */
 export function ssPackages(j: Job): string[] {
-  return j.deps.map((d) => `${d.pkg}@${d.commit_ref}${d.commit_ref !== d.commit ? ` (${d.commit.slice(0, 8)})` : ''}${d.config ? ` config ${d.config}` : ''}`);
+  const b = j.pkgbuild as { pkg?: unknown; commit?: unknown; commit_ref?: unknown; config?: unknown } | undefined;
+  if (j.suite === 'pkgbuild' && b && typeof b.pkg === 'string' && typeof b.commit === 'string') {
+    return [`→ ${pkgAt({ pkg: b.pkg, commit: b.commit, commit_ref: typeof b.commit_ref === 'string' ? b.commit_ref : b.commit, config: typeof b.config === 'string' ? b.config : null })}`];
+  }
+  return j.deps.map(pkgAt);
 }
 
 /** One line per finished job: id, suite and its parameters, health and its stats. */
@@ -59,14 +70,14 @@ async function followLive(client: ApiClient, id: number, json: boolean): Promise
   const builds = watchBuilds(client, [id], out);
   const j = await followJob(client, id, { onEvent: (i, e) => out(eventLine(i, e)) }).finally(() => builds.stop());
   out('');
-  await printEnding(client, j);
+  await printEnding(client, j, builds.shown);
   return j;
 }
 
 /** How a followed job ended: its summary, its output's tail unless it succeeded, its page. */
-export async function printEnding(client: ApiClient, j: Job): Promise<void> {
+export async function printEnding(client: ApiClient, j: Job, shownLogs?: ReadonlySet<string>): Promise<void> {
   out(summaryLine(j));
-  if (j.job_health !== 'success') for (const l of await outputTail(client, j)) out(l);
+  if (j.job_health !== 'success') for (const l of await failureTail(client, j, shownLogs)) out(l);
   out(`  ${jobPage(client.base, j.id)}`);
 }
 
@@ -86,7 +97,7 @@ export function registerJobs(program: Command): void {
       out(
         table(
           ['id', 'suite', 'params', 'testbox', 'stage', 'health', 'submitted', 'took', 'ss'],
-          jobs.map((j) => [j.id, j.suite, suiteParams(j) || null, j.testbox_host ?? j.testbox, j.waiting ? 'submit (waiting)' : j.job_stage, j.job_health, j.submit_time.slice(0, 19).replace('T', ' '), j.finish_time ? since(j.submit_time, j.finish_time) : null, ssPackages(j).join(', ') || null]),
+          jobs.map((j) => [j.id, j.suite, cell(suiteParams(j)), j.testbox_host ?? j.testbox, j.waiting ? 'submit (waiting)' : j.job_stage, j.job_health, j.submit_time.slice(0, 19).replace('T', ' '), j.finish_time ? since(j.submit_time, j.finish_time) : null, cell(ssPackages(j).join(', '), 60)]),
         ),
       );
     });

@@ -70,7 +70,7 @@ async function monitor(client: ApiClient, ids: number[], timeoutMs: number | und
   const builds = watchBuilds(client, ids, out);
   const finals = await followJobs(client, ids, { timeoutMs, onEvent: (id, e) => out(eventLine(id, e)) }).finally(() => builds.stop());
   out('');
-  for (const j of finals) await printEnding(client, j);
+  for (const j of finals) await printEnding(client, j, builds.shown);
   return finals;
 }
 
