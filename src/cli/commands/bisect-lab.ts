@@ -11,6 +11,7 @@ import { clientFor, isTty, out, parseId, printJson, table, withJson, withServer,
 import { bisectGroup } from './bisect.ts';
 import { duration, integer, oneOf, positiveInt, probability } from '../options.ts';
 import { locateIssues } from './submit.ts';
+import { keepTrying } from '../follow.ts';
 
 interface StartFlags extends GlobalOptions {
   pkg: string;
@@ -81,7 +82,8 @@ async function follow(client: ApiClient, id: number, json: boolean, timeoutMs?: 
   const shown = new Set<number>();
   for (;;) {
     const wait = Math.max(0, Math.min(30, (deadline - Date.now()) / 1000));
-    const b = await client.get<Bisect>(`/api/bisects/${id}`, { wait: wait.toFixed(3), seen });
+    // a server restart mid-bisect is waited for (one line saying so), as a job's follow does
+    const b = seen === -1 ? await client.get<Bisect>(`/api/bisects/${id}`, { wait: 0, seen }) : await keepTrying(() => client.get<Bisect>(`/api/bisects/${id}`, { wait: wait.toFixed(3), seen }), { deadline, patienceMs: timeoutMs ? Infinity : undefined });
     seen = b.progress.log;
     if (!json) {
       // each run's verdict as it arrives (in job order), then where the bisect is

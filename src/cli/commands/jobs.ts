@@ -111,7 +111,8 @@ export function registerJobs(program: Command): void {
       const client = clientFor(f);
       const j = await client.get<Job>(`/api/jobs/${parseId(id)}`);
       if (!f.follow) return f.json ? printJson(j) : showJob(j, client.base);
-      if (!f.json) showJob({ ...j, timeline: [] }, client.base);
+      const { timeline: _t, ...head } = j; // the timeline comes as it is followed
+      if (!f.json) showJob(head, client.base);
       const done = await followLive(client, j.id, Boolean(f.json));
       if (f.json) printJson(done);
       if (done.job_health !== 'success') throw new FailureError(`job ${done.id} finished ${done.job_health}`);
@@ -124,7 +125,10 @@ export function registerJobs(program: Command): void {
     .option('-v, --verbose', 'print timeline entries as they happen')
     .action(async (id: string, f: GlobalOptions & { timeout?: number; verbose?: boolean }) => {
       const timeoutMs = f.timeout !== undefined ? f.timeout * 1000 : undefined;
-      const j = await followJob(clientFor(f), parseId(id), { timeoutMs, onEvent: f.verbose && !f.json ? (i, e) => out(eventLine(i, e)) : undefined });
+      const client = clientFor(f);
+      // asked once first: no server there (or no such job) is said at once; a restart later is waited for
+      const start = await client.get<Job>(`/api/jobs/${parseId(id)}`);
+      const j = await followJob(client, start.id, { timeoutMs, onEvent: f.verbose && !f.json ? (i, e) => out(eventLine(i, e)) : undefined });
       if (f.json) printJson(j);
       else out(summaryLine(j));
       if (j.job_health !== 'success') throw new FailureError(`job ${j.id} finished ${j.job_health}`);
