@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, CommanderError } from 'commander';
-import { UnreachableError } from '../api/client.ts';
+import { ServerError, UnreachableError } from '../api/client.ts';
 import { UserError, FailureError } from '../errors.ts';
 import { commands } from './commands/index.ts';
 
@@ -71,6 +71,10 @@ function reportError(err: unknown): number {
   if (err instanceof UnreachableError) {
     process.stderr.write(`${unreachableMessage(err)}\n`);
     return EXIT_UNREACHABLE;
+  }
+  if (err instanceof ServerError) {
+    process.stderr.write(`stacklab: ${err.message} (the server's log says more)\n`);
+    return 1;
   }
   const e = err as NodeJS.ErrnoException;
   process.stderr.write(`stacklab: ${e?.stack ?? String(err)}\n`);

@@ -131,7 +131,7 @@ export function registerBisectLab(program: Command): void {
     .option('-j, --jobs <k>', 'commits probed at once (default: the testboxes that can run the job)', positiveInt)
     .option('--repeat <n>', 'runs per probe', positiveInt)
     .option('--max-runs <n>', 'runs at most per commit before it counts as skipped', positiveInt)
-    .option('--confidence <p>', 'build/function: stop when the most likely first bad commit has this probability (default 0.95)', probability)
+    .option('--confidence <p>', 'build/function: stop when the most likely first bad commit has this probability (default: 0.95)', probability)
     .option('--budget <n>', 'build/function: runs in all before the most likely commit is reported as a best guess (default: 50 + 30 per halving of the candidates)', positiveInt)
     .option('--false-positives', 'function: the test may also fail before the first bad commit (at a lower rate)')
     .option('--deterministic', 'function: the test always fails after the first bad commit: git bisect\'s cost, and a flaky run is reported as a contradiction (always so for build)')
