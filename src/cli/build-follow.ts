@@ -33,8 +33,8 @@ export function watchBuilds(client: ApiClient, jobIds: number[], say: (line: str
     while (!ctl.signal.aborted && pending.size > 0) {
       for (const id of [...pending]) {
         const j = await client.get<Job>(`/api/jobs/${id}`, undefined, ctl.signal).catch(() => undefined);
-        if (!j) continue;
-        if (!j.waiting || j.job_stage !== 'submit') pending.delete(id);
+        if (!j) continue; // asked again next time round
+        pending.delete(id); // a job's builds are fixed at submit (a retry keeps the key): one look is enough
         for (const d of j.deps) {
           if (d.wait !== 'waiting' || watched.has(d.build_key)) continue;
           watched.add(d.build_key);
