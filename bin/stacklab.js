@@ -11,5 +11,6 @@ if (major < 22 || (major === 22 && minor < 18)) {
   process.exit(2);
 }
 const { main, exitQuietlyOnEpipe } = await import('../src/cli/main.ts');
-exitQuietlyOnEpipe();
+exitQuietlyOnEpipe(process.stdout);
+exitQuietlyOnEpipe(process.stderr);
 process.exitCode = await main(process.argv.slice(2));
