@@ -10,5 +10,7 @@ if (major < 22 || (major === 22 && minor < 18)) {
   );
   process.exit(2);
 }
-const { main } = await import('../src/cli/main.ts');
+const { main, exitQuietlyOnEpipe } = await import('../src/cli/main.ts');
+exitQuietlyOnEpipe(process.stdout);
+exitQuietlyOnEpipe(process.stderr);
 process.exitCode = await main(process.argv.slice(2));

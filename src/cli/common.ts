@@ -1,10 +1,11 @@
 // What every CLI command shares: the server option, --json output, a client,
 // and small text renderers.
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { ApiClient } from '../api/client.ts';
 import { defaultServerUrl } from '../config.ts';
 import { UserError } from '../errors.ts';
 import { tokenFor } from './credentials.ts';
+import { checkServerUrl, serverUrl } from './options.ts';
 
 export interface GlobalOptions {
   server?: string;
@@ -12,10 +13,23 @@ export interface GlobalOptions {
   json?: boolean;
 }
 
+/** The --server option: a URL, http:// when it has no scheme; its default $STACKLAB_SERVER or http://127.0.0.1:3000. */
+export function serverOption(): Option {
+  return new Option('--server <url>', 'scheduler URL; without a scheme, http:// (default: $STACKLAB_SERVER or http://127.0.0.1:3000)').argParser(serverUrl);
+}
+
+/** The server a command talks to: --server, else $STACKLAB_SERVER (checked as --server is), else the default. */
+export function serverOf(opts: { server?: string | undefined }): string {
+  if (opts.server) return opts.server;
+  const r = checkServerUrl(defaultServerUrl());
+  if ('error' in r) throw new UserError('bad_usage', `STACKLAB_SERVER=${JSON.stringify(process.env.STACKLAB_SERVER)} is not a server URL: ${r.error}`);
+  return r.url;
+}
+
 export function withServer(cmd: Command): Command {
   return cmd
-    .option('--server <url>', 'scheduler URL (default $STACKLAB_SERVER or http://127.0.0.1:3000)')
-    .option('--token <token>', "your account's token, for a lab with accounts on (default $STACKLAB_TOKEN, or my_token in ~/.config/stacklab/defaults.yaml)");
+    .addOption(serverOption())
+    .option('--token <token>', "your account's token, for a lab with accounts on (default: $STACKLAB_TOKEN, or my_token in ~/.config/stacklab/defaults.yaml)");
 }
 
 export function withJson(cmd: Command): Command {
@@ -23,7 +37,7 @@ export function withJson(cmd: Command): Command {
 }
 
 export function clientFor(opts: GlobalOptions): ApiClient {
-  return new ApiClient(opts.server ?? defaultServerUrl(), { token: tokenFor(opts.token) });
+  return new ApiClient(serverOf(opts), { token: tokenFor(opts.token) });
 }
 
 export function printJson(data: unknown): void {
@@ -33,6 +47,9 @@ export function printJson(data: unknown): void {
 export function out(line = ''): void {
   process.stdout.write(line + '\n');
 }
+
+/** A job's page on the dashboard. */
+export const jobPage = (base: string, id: number): string => `${base}/ui/jobs/${id}`;
 
 export function parseId(value: string, what = 'job id'): number {
   if (!/^[1-9]\d*$/.test(value)) throw new UserError('bad_usage', `${what} must be a positive integer, not ${JSON.stringify(value)}`);
@@ -45,6 +62,9 @@ export function table(headers: string[], rows: (string | number | null | undefin
   const widths = headers.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? '').length)));
   return cells.map((r) => r.map((c, i) => (i === r.length - 1 ? c : (c ?? '').padEnd(widths[i]!))).join('  ')).join('\n');
 }
+
+/** A table cell cut to `max` characters (…). */
+export const cell = (s: string | null | undefined, max = 40): string | null => (s == null || s === '' ? null : s.length > max ? `${s.slice(0, max - 1)}…` : s);
 
 export const isTty = (): boolean => Boolean(process.stdout.isTTY);
 

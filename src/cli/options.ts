@@ -56,3 +56,40 @@ export function absolutePath(value: string): string {
   if (value.trim() === '') throw new InvalidArgumentError('expected a path');
   return resolve(value);
 }
+
+/** A server URL, or why it is not one. Without a scheme it is http (`127.0.0.1:3000` → http://127.0.0.1:3000). */
+export function checkServerUrl(value: string): { url: string } | { error: string } {
+  const v = value.trim();
+  if (v === '') return { error: 'expected a server URL such as http://127.0.0.1:3000' };
+  const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(v) ? v : `http://${v}`;
+  let u: URL;
+  try {
+    u = new URL(withScheme);
+  } catch {
+    return { error: 'expected a server URL such as http://127.0.0.1:3000 or 127.0.0.1:3000' };
+  }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') return { error: `expected an http:// or https:// URL, not ${u.protocol}//` };
+  if (u.hostname === '') return { error: 'expected a URL with a host, such as http://127.0.0.1:3000' };
+  if (u.search !== '' || u.hash !== '' || u.username !== '' || u.password !== '') return { error: 'expected a URL without a query, fragment or user (a token goes in --token)' };
+  return { url: u.toString().replace(/\/+$/, '') };
+}
+
+/** The --server option's parser. */
+export function serverUrl(value: string): string {
+  const r = checkServerUrl(value);
+  if ('error' in r) throw new InvalidArgumentError(r.error);
+  return r.url;
+}
+
+/** A word matching a pattern (a testbox name, a MAC, a package): `what` says what was expected. */
+export function matching(pattern: string | RegExp, what: string): (value: string) => string {
+  const re = typeof pattern === 'string' ? new RegExp(pattern) : pattern;
+  return (value) => {
+    if (!re.test(value)) throw new InvalidArgumentError(`expected ${what}`);
+    return value;
+  };
+}
+
+/** The log levels of pino, the servers' and agents' logger. */
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export const logLevel = oneOf(LOG_LEVELS);

@@ -21,8 +21,8 @@ const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
 function dbOptions(cmd: Command): Command {
   return cmd
-    .option('--data <dir>', "the lab's data directory (default $STACKLAB_DATA or ./.data)", absolutePath)
-    .option('--db <url>', "the lab's database (default <data>/stacklab.db, or $STACKLAB_DB)")
+    .option('--data <dir>', "the lab's data directory (default: $STACKLAB_DATA or ./.data)", absolutePath)
+    .option('--db <url>', "the lab's database (default: <data>/stacklab.db, or $STACKLAB_DB)")
     .option('--json', 'machine-readable output');
 }
 

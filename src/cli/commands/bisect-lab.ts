@@ -1,4 +1,4 @@
-// `stacklab bisect start/show/wait/cancel`: bisection in the lab (SPEC §7).
+// `stacklab bisect start/list/show/wait/cancel`: bisection in the lab (SPEC §7).
 // The job file is loaded here (errors with file:line:col) and sent with the
 // range; the server drives the bisect; these commands follow its progress.
 import type { Command } from 'commander';
@@ -7,10 +7,11 @@ import { FailureError, UserError } from '../../errors.ts';
 import { loadJobFile } from '../../jobfile/index.ts';
 import { formatReport } from '../bisect-report.ts';
 import type { Bisect, BisectProbe } from '../../api/contract.ts';
-import { clientFor, isTty, out, parseId, printJson, withJson, withServer, type GlobalOptions } from '../common.ts';
+import { clientFor, isTty, out, parseId, printJson, table, withJson, withServer, type GlobalOptions } from '../common.ts';
 import { bisectGroup } from './bisect.ts';
-import { duration, oneOf, positiveInt, probability } from '../options.ts';
+import { duration, integer, oneOf, positiveInt, probability } from '../options.ts';
 import { locateIssues } from './submit.ts';
+import { keepTrying } from '../follow.ts';
 
 interface StartFlags extends GlobalOptions {
   pkg: string;
@@ -66,6 +67,13 @@ export function bisectReport(b: Bisect): string {
   return head + formatReport(b.result, { criterion: b.criterion, ...(b.metric ? { metric: b.metric } : {}), ...(b.request.confidence !== undefined ? { confidence: b.request.confidence } : {}) }, names);
 }
 
+/** A bisect as a row of `bisect list`. */
+export function listRow(b: Bisect): (string | number | null)[] {
+  const r = b.result;
+  const answer = r ? (r.first_bad ? `${r.first_bad.slice(0, 12)} (${r.confidence.toFixed(2)})` : r.reason) : b.progress.best && b.progress.best.p >= 0.1 ? `${b.progress.best.sha.slice(0, 8)}? (${b.progress.best.p.toFixed(2)})` : null;
+  return [b.id, b.pkg, `${b.criterion}${b.metric ? ` ${b.metric}` : ''}`, `${b.request.good.join(',')}..${b.request.bad}`, b.state, b.candidates, b.progress.samples, answer, b.created_at.slice(0, 19).replace('T', ' ')];
+}
+
 /** Follows a bisect until it ends, a line per change; returns it. */
 async function follow(client: ApiClient, id: number, json: boolean, timeoutMs?: number): Promise<Bisect> {
   const deadline = timeoutMs ? Date.now() + timeoutMs : Infinity;
@@ -74,7 +82,8 @@ async function follow(client: ApiClient, id: number, json: boolean, timeoutMs?: 
   const shown = new Set<number>();
   for (;;) {
     const wait = Math.max(0, Math.min(30, (deadline - Date.now()) / 1000));
-    const b = await client.get<Bisect>(`/api/bisects/${id}`, { wait: wait.toFixed(3), seen });
+    // a server restart mid-bisect is waited for (one line saying so), as a job's follow does
+    const b = seen === -1 ? await client.get<Bisect>(`/api/bisects/${id}`, { wait: 0, seen }) : await keepTrying(() => client.get<Bisect>(`/api/bisects/${id}`, { wait: wait.toFixed(3), seen }), { deadline, patienceMs: timeoutMs ? Infinity : undefined });
     seen = b.progress.log;
     if (!json) {
       // each run's verdict as it arrives (in job order), then where the bisect is
@@ -122,7 +131,7 @@ export function registerBisectLab(program: Command): void {
     .option('-j, --jobs <k>', 'commits probed at once (default: the testboxes that can run the job)', positiveInt)
     .option('--repeat <n>', 'runs per probe', positiveInt)
     .option('--max-runs <n>', 'runs at most per commit before it counts as skipped', positiveInt)
-    .option('--confidence <p>', 'build/function: stop when the most likely first bad commit has this probability (default 0.95)', probability)
+    .option('--confidence <p>', 'build/function: stop when the most likely first bad commit has this probability (default: 0.95)', probability)
     .option('--budget <n>', 'build/function: runs in all before the most likely commit is reported as a best guess (default: 50 + 30 per halving of the candidates)', positiveInt)
     .option('--false-positives', 'function: the test may also fail before the first bad commit (at a lower rate)')
     .option('--deterministic', 'function: the test always fails after the first bad commit: git bisect\'s cost, and a flaky run is reported as a contradiction (always so for build)')
@@ -167,6 +176,16 @@ export function registerBisectLab(program: Command): void {
       }
       if (!f.json) out(`bisect id=${b.id} (${b.candidates} candidate commits)`);
       finish(await follow(client, b.id, Boolean(f.json), f.timeout !== undefined ? f.timeout * 1000 : undefined), Boolean(f.json));
+    });
+
+  withJson(withServer(group.command('list')))
+    .description('the lab bisects, newest first: state, range, and the answer once there is one')
+    .option('--limit <n>', 'at most this many', integer(1, 1000), 50)
+    .action(async (f: GlobalOptions & { limit: number }) => {
+      const list = await clientFor(f).get<Bisect[]>('/api/bisects', { limit: f.limit });
+      if (f.json) return printJson(list);
+      if (list.length === 0) return out('no bisects');
+      out(table(['id', 'pkg', 'criterion', 'range', 'state', 'candidates', 'runs', 'first bad', 'started'], list.map(listRow)));
     });
 
   withJson(withServer(group.command('show')))

@@ -50,7 +50,7 @@ export function registerBisect(program: Command): void {
     .option('--good <ref>', 'a good commit (repeatable)', collect, [])
     .option('--repo <dir>', 'the git repository', '.')
     .option('-j, --jobs <k>', 'runs at once, each in its own worktree', positiveInt, 1)
-    .option('--confidence <p>', 'stop when the most likely first bad commit has this probability (default 0.95)', probability)
+    .option('--confidence <p>', 'stop when the most likely first bad commit has this probability (default: 0.95)', probability)
     .option('--budget <n>', 'runs in all before the most likely commit is reported as a best guess (default: 50 + 30 per halving of the candidates)', positiveInt)
     .option('--false-positives', 'the test may also fail before the first bad commit (at a lower rate)')
     .option('--deterministic', 'the test always fails after the first bad commit: git bisect\'s cost, and a flaky run is reported as a contradiction')

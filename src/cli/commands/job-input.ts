@@ -33,9 +33,9 @@ export function withJobInput(cmd: Command, opts: { layers: boolean }): Command {
   } else cmd.option('-s, --set <yaml>', "add a YAML mapping to every job ('fs: xfs'); repeatable", collect);
   return cmd
     .option('--strict', 'near misses of the fields stacklab reads (runtim:, ss.linux.comit) are errors, not warnings')
-    .option('--lkp-src <dir>', 'an lkp-tests tree (default $LKP_SRC): lists expand exactly where lkp expands them, jobs are named as lkp names them, includes are searched there')
+    .option('--lkp-src <dir>', 'an lkp-tests tree (default: $LKP_SRC): lists expand exactly where lkp expands them, jobs are named as lkp names them, includes are searched there')
     .option('-I, --include-path <dir>', 'a directory searched for `<<:` includes after the file’s own; repeatable', collect)
-    .option('--lab <dir>', 'a lab directory: its job_dirs (default jobs/) are searched for includes and its lkp_src is used');
+    .option('--lab <dir>', 'a lab directory: its job_dirs (default: jobs/) are searched for includes and its lkp_src is used');
 }
 
 /** The user's own defaults file, read by every submit if it exists. */

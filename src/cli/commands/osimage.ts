@@ -15,11 +15,11 @@ export function registerOsimage(program: Command): void {
     program
       .command('osimage')
       .description("make the os image vm jobs boot, from Debian packages, into the server's /initrd/osimage/")
-      .option('--data <dir>', 'data directory (default $STACKLAB_DATA or ./.data)')
-      .option('--arch <arch>', `x86_64 or aarch64 (default this host's)`)
-      .option('--os <os>', "the os name jobs select it by (default this host's ID)")
-      .option('--os-version <v>', "the os_version jobs select it by (default this host's VERSION_ID)")
-      .option('--deb-cache <dir>', 'where .deb files of other arches are downloaded (default <data>/debs)'),
+      .option('--data <dir>', 'data directory (default: $STACKLAB_DATA or ./.data)')
+      .option('--arch <arch>', `x86_64 or aarch64 (default: this host's)`)
+      .option('--os <os>', "the os name jobs select it by (default: this host's ID)")
+      .option('--os-version <v>', "the os_version jobs select it by (default: this host's VERSION_ID)")
+      .option('--deb-cache <dir>', 'where .deb files of other arches are downloaded (default: <data>/debs)'),
   ).action(async (flags: { data?: string; arch?: string; os?: string; osVersion?: string; debCache?: string; json?: boolean }) => {
     const arch = flags.arch ?? hostArch();
     if (!SUPPORTED_ARCHES.includes(arch)) throw new UserError('bad_usage', `no vm support for arch ${arch} (supported: ${SUPPORTED_ARCHES.join(', ')})`);

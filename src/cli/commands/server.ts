@@ -13,7 +13,7 @@ import { buildServer, type ServerHandle } from '../../server/app.ts';
 import { Agent } from '../../testbox/agent.ts';
 import { addAccount, issueSecret, listAccounts } from '../../store/credentials.ts';
 import { out, printJson } from '../common.ts';
-import { absolutePath, integer, port, positiveInt } from '../options.ts';
+import { absolutePath, integer, logLevel, matching, port, positiveInt } from '../options.ts';
 
 const nonNegativeInt = integer(0);
 
@@ -31,11 +31,11 @@ interface ServerFlags {
 
 function serverOptions(cmd: Command): Command {
   return cmd
-    .option('--data <dir>', 'data directory: database, artifacts, results (default $STACKLAB_DATA or ./.data)', absolutePath)
-    .option('--lab <dir>', 'lab directory (default $STACKLAB_LAB or the shipped examples/lab)', absolutePath)
-    .option('--port <port>', 'port to listen on; 0 picks a free one (default $STACKLAB_PORT or 3000)', port)
-    .option('--host <host>', 'address to bind (default 127.0.0.1)')
-    .option('--trust-proxy', 'behind a TLS reverse proxy: believe its X-Forwarded-Proto/-Host (default $STACKLAB_TRUST_PROXY)')
+    .option('--data <dir>', 'data directory: database, artifacts, results (default: $STACKLAB_DATA or ./.data)', absolutePath)
+    .option('--lab <dir>', 'lab directory (default: $STACKLAB_LAB or the shipped examples/lab)', absolutePath)
+    .option('--port <port>', 'port to listen on; 0 picks a free one (default: $STACKLAB_PORT or 3000)', port)
+    .option('--host <host>', 'address to bind (default: $STACKLAB_HOST or 127.0.0.1)', matching(/^[A-Za-z0-9._:-]{1,253}$/, 'an address or host name such as 127.0.0.1, 0.0.0.0 or ::'))
+    .option('--trust-proxy', 'behind a TLS reverse proxy: believe its X-Forwarded-Proto/-Host (default: $STACKLAB_TRUST_PROXY)')
     .option('--json', 'print the listening address as JSON');
 }
 
@@ -62,9 +62,9 @@ async function startServer(flags: ServerFlags, defaultLog: string): Promise<Serv
 export function registerServer(program: Command): void {
   serverOptions(program.command('server'))
     .description('run the scheduler (SQLite by default, or --db postgres://…)')
-    .option('--db <url>', 'database: a SQLite file (default <data>/stacklab.db) or postgres://… (default $STACKLAB_DB)')
-    .option('--db-pool <n>', 'PostgreSQL connections per server (default $STACKLAB_DB_POOL or 10)', positiveInt)
-    .option('--log-level <level>', 'log level (info)')
+    .option('--db <url>', 'database: a SQLite file (default: <data>/stacklab.db) or postgres://… (default: $STACKLAB_DB)')
+    .option('--db-pool <n>', 'PostgreSQL connections per server (default: $STACKLAB_DB_POOL or 10)', positiveInt)
+    .option('--log-level <level>', 'log level: fatal, error, warn, info, debug, trace or silent (default: info)', logLevel)
     .action(async (flags: ServerFlags) => {
       const server = await startServer(flags, 'info');
       const cfg = server.scheduler.ctx.config;
@@ -78,7 +78,7 @@ export function registerServer(program: Command): void {
     .option('--testboxes <n>', 'local dc testboxes to start', positiveInt, 2)
     .option('--vm <n>', 'local vm testboxes to start (qemu; the os image is made first if the lab has none)', nonNegativeInt, 0)
     .option('--vm-group <group>', 'the testbox group the vm boxes stand for: their size (vm-<cpus>p<GiB>g)', 'vm-2p8g')
-    .option('--log-level <level>', 'log level (warn)')
+    .option('--log-level <level>', 'log level: fatal, error, warn, info, debug, trace or silent (default: warn)', logLevel)
     .action(async (flags: ServerFlags & { testboxes: number; vm: number; vmGroup: string }) => {
       const n = flags.testboxes;
       await ensureDemoUpstream(labDirOf(flags));

@@ -3,16 +3,17 @@
 // options), submit all their jobs at once, and optionally follow them live.
 import type { Command } from 'commander';
 import { randomUUID } from 'node:crypto';
-import { ApiError, type ApiClient } from '../../api/client.ts';
+import { ApiError, UnreachableError, type ApiClient } from '../../api/client.ts';
 import { backoff, sleep } from '../../util/sleep.ts';
 import { FailureError } from '../../errors.ts';
 import { clusterRefusal, JobFileError, jobYaml, type LoadedJobs } from '../../jobfile/index.ts';
 import type { DryRun, Job, SubmitIssue, SubmitResult } from '../../api/contract.ts';
 import { attachUploads } from '../uploads.ts';
-import { clientFor, out, printJson, withJson, withServer, type GlobalOptions } from '../common.ts';
+import { clientFor, jobPage, out, printJson, withJson, withServer, type GlobalOptions } from '../common.ts';
+import { watchBuilds } from '../build-follow.ts';
 import { duration } from '../options.ts';
-import { eventLine, followJobs } from '../follow.ts';
-import { summaryLine } from './jobs.ts';
+import { eventLine, followJobs, isTransient } from '../follow.ts';
+import { printEnding } from './jobs.ts';
 import { combined, loadFiles, loadOptions, rawArgsOf, splitArgs, userDefaultsFile, withJobInput, type JobInputFlags } from './job-input.ts';
 
 interface Flags extends GlobalOptions, JobInputFlags {
@@ -45,14 +46,33 @@ async function submitOnce(client: ApiClient, jobs: unknown[]): Promise<SubmitRes
     } catch (err) {
       // Nothing listening may be a server restarting, or none started: wait a little only. A reset mid-request waits longer.
       const patience = refused(err) ? 10_000 : 60_000;
-      if (err instanceof ApiError || Date.now() - started > patience) throw err;
+      if (!isTransient(err) || Date.now() - started > patience) throw err;
       if (attempt === 0) process.stderr.write(`stacklab: ${client.base} did not answer; trying again for up to ${patience / 1000} s\n`);
       await sleep(backoff(attempt, 250, 5000));
     }
   }
 }
 
-const refused = (err: unknown): boolean => /ECONNREFUSED/.test(String((err as { cause?: { code?: string } })?.cause?.code ?? (err as Error)?.message));
+const refused = (err: unknown): boolean => err instanceof UnreachableError && err.code === 'ECONNREFUSED';
+
+/** One line per job submitted: its id and its page on the dashboard. */
+function printSubmitted(results: SubmitResult[], base: string): void {
+  for (const r of results) out(`job id=${r.job_id}  ${jobPage(base, r.job_id)}`);
+}
+
+/** Follows the jobs to their end (-m): their timelines, the builds they wait for; then how each ended. */
+async function monitor(client: ApiClient, ids: number[], timeoutMs: number | undefined, json: boolean): Promise<Job[]> {
+  if (json) {
+    const finals = await followJobs(client, ids, { timeoutMs });
+    printJson(finals.map(({ timeline: _t, ...j }) => j));
+    return finals;
+  }
+  const builds = watchBuilds(client, ids, out);
+  const finals = await followJobs(client, ids, { timeoutMs, onEvent: (id, e) => out(eventLine(id, e)) }).finally(() => builds.stop());
+  out('');
+  for (const j of finals) await printEnding(client, j, builds.shown);
+  return finals;
+}
 
 /** Cluster jobs, refused before anything is sent: stacklab has no cluster testboxes. */
 function refuseClusters(loaded: LoadedJobs): void {
@@ -153,21 +173,12 @@ export function registerSubmit(program: Command): void {
       }
       if (!flags.monitor) {
         if (flags.json) printJson(results);
-        else for (const r of results) out(`job id=${r.job_id}`);
+        else printSubmitted(results, client.base);
         return;
       }
-      if (!flags.json) for (const r of results) out(`job id=${r.job_id}  result_root=${r.result_root}`);
+      if (!flags.json) printSubmitted(results, client.base);
       const timeoutMs = flags.timeout !== undefined ? flags.timeout * 1000 : undefined;
-      const finals: Job[] = await followJobs(
-        client,
-        results.map((r) => r.job_id),
-        { timeoutMs, onEvent: flags.json ? undefined : (id, e) => out(eventLine(id, e)) },
-      );
-      if (flags.json) printJson(finals.map(({ timeline: _t, ...j }) => j));
-      else {
-        out('');
-        for (const j of finals) out(summaryLine(j));
-      }
+      const finals = await monitor(client, results.map((r) => r.job_id), timeoutMs, Boolean(flags.json));
       const bad = finals.filter((j) => j.job_health !== 'success');
       if (bad.length > 0) throw new FailureError(`${bad.length} of ${finals.length} jobs did not succeed`);
     });

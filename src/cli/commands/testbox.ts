@@ -4,10 +4,11 @@ import { join } from 'node:path';
 import { homedir } from 'node:os';
 import type { Command } from 'commander';
 import { pino } from 'pino';
-import { defaultServerUrl, envTestboxSecret } from '../../config.ts';
+import { envTestboxSecret } from '../../config.ts';
+import { HOSTNAME_PATTERN, MAC_PATTERN } from '../../api/contract.ts';
 import { Agent } from '../../testbox/agent.ts';
-import { out, printJson } from '../common.ts';
-import { absolutePath, oneOf, positiveInt, positiveNumber } from '../options.ts';
+import { out, printJson, serverOf, serverOption } from '../common.ts';
+import { absolutePath, logLevel, matching, oneOf, positiveInt, positiveNumber } from '../options.ts';
 
 interface Flags {
   server?: string;
@@ -34,28 +35,28 @@ export function registerTestbox(program: Command): void {
   program
     .command('testbox')
     .description('run a testbox agent: register, heartbeat, take jobs and run them')
-    .option('--server <url>', 'scheduler URL (default $STACKLAB_SERVER or http://127.0.0.1:3000)')
-    .option('--hostname <name>', 'testbox name (default <host>-dc)')
+    .addOption(serverOption())
+    .option('--hostname <name>', 'testbox name (default: <this host>-<type>)', matching(HOSTNAME_PATTERN, 'a name of letters, digits, dots, dashes and underscores, starting with a letter or digit'))
     .option('--type <type>', 'dc (local processes), vm or hw', oneOf(['dc', 'vm', 'hw'] as const), 'dc')
-    .option('--arch <arch>', "architecture (default this machine's)")
-    .option('--mem <GiB>', "memory the box offers (default this machine's)", positiveNumber)
-    .option('--cpus <n>', "cpus (default this machine's)", positiveInt)
-    .option('--mac <mac>', 'MAC address a vm or hw box network-boots with (GET /boot.ipxe?mac=)')
+    .option('--arch <arch>', "architecture (default: this machine's)", matching(/^[A-Za-z0-9_]{1,32}$/, 'an architecture name such as x86_64 or aarch64'))
+    .option('--mem <GiB>', "memory the box offers (default: this machine's)", positiveNumber)
+    .option('--cpus <n>', "cpus (default: this machine's)", positiveInt)
+    .option('--mac <mac>', 'MAC address a vm or hw box network-boots with (GET /boot.ipxe?mac=)', matching(MAC_PATTERN, 'a MAC address such as 52:54:00:12:34:56'))
     .option('--slots <n>', 'jobs run at once', positiveInt, 1)
-    .option('--workdir <dir>', 'where jobs run (default ~/.cache/stacklab/testbox/<hostname>)', absolutePath)
+    .option('--workdir <dir>', 'where jobs run (default: ~/.cache/stacklab/testbox/<hostname>)', absolutePath)
     .option('--keep', "keep each job's directory after it finished")
-    .option('--secret <secret>', 'the lab-issued secret to register with, for a lab with accounts on (default $STACKLAB_TESTBOX_SECRET)')
+    .option('--secret <secret>', 'the lab-issued secret to register with, for a lab with accounts on (default: $STACKLAB_TESTBOX_SECRET)')
     .option('--accel <accel>', 'vm: auto (KVM when a probe guest runs under it), kvm or tcg', oneOf(['auto', 'kvm', 'tcg'] as const), 'auto')
-    .option('--qemu <binary>', 'vm: the qemu binary (default qemu-system-<arch>)')
-    .option('--vm-kernel <vmlinuz>', 'vm: the kernel for jobs that build none (default the newest installed Debian kernel)', absolutePath)
+    .option('--qemu <binary>', 'vm: the qemu binary (default: qemu-system-<arch>)')
+    .option('--vm-kernel <vmlinuz>', 'vm: the kernel for jobs that build none (default: the newest installed Debian kernel)', absolutePath)
     .option('--vm-modules <cgz>', "vm: that kernel's modules initrd (lib/modules/<release>/…)", absolutePath)
     .option('--boot-timeout <s>', "vm: seconds until the guest's userspace must run", positiveInt, 180)
-    .option('--log-level <level>', 'log level', 'info')
+    .option('--log-level <level>', 'log level: fatal, error, warn, info, debug, trace or silent', logLevel, 'info')
     .option('--json', 'announce the registration as a JSON line (the log is JSON lines too)')
     .action(async (f: Flags) => {
       const name = f.hostname ?? `${hostname().split('.')[0]}-${f.type}`;
       const agent = new Agent({
-        server: f.server ?? defaultServerUrl(),
+        server: serverOf(f),
         hostname: name,
         type: f.type,
         arch: f.arch,

@@ -1,0 +1,286 @@
+// Issue 13's CLI, day to day in the lab, with the real `stacklab` processes:
+// no server listening is one clear line and exit 3; every bad option is
+// exit 2 with its message; a reader closing the pipe ends the command
+// quietly; --version; a server URL without a scheme; `bisect list`;
+// `submit -m` following the build its job waits for (events, build log),
+// the tail of a failed job's output, the job's page URL; parameters and ss
+// packages in the text views, never raw JSON; and a follower that outlasts
+// a server restart.
+import { test, describe, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { tempDir } from '../support/tmp.ts';
+import { makeSsLab, type SsLab } from '../support/ss-lab.ts';
+import { BIN, ROOT, firstJson, runCli, startProc, startTestbox, type Proc } from '../support/procs.ts';
+import { waitFor } from '../support/wait.ts';
+import { ApiClient } from '../../src/api/client.ts';
+import type { Job } from '../../src/api/contract.ts';
+
+/** A port nothing listens on (it was free a moment ago). */
+async function freePort(): Promise<number> {
+  const srv = createServer().listen(0, '127.0.0.1');
+  await once(srv, 'listening');
+  const { port } = srv.address() as { port: number };
+  srv.close();
+  await once(srv, 'close');
+  return port;
+}
+
+/** Runs the CLI with stdout piped and closes the pipe at the first byte, as `| head -1` does. */
+async function headOne(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; signal: string | null; first: string; stderr: string }> {
+  const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let first = '';
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  child.stdout.once('data', (d: Buffer) => {
+    first = d.toString().split('\n')[0]!;
+    child.stdout.destroy();
+  });
+  const [code, signal] = (await once(child, 'exit')) as [number | null, string | null];
+  return { code, signal, first, stderr };
+}
+
+const noStack = (text: string) => {
+  assert.doesNotMatch(text, /TypeError|\n\s+at |node:internal|EPIPE/, `no stack trace or raw error:\n${text}`);
+};
+
+describe('the CLI without a server', () => {
+  test('no server listening: one line with the URL, the reason and what to do; exit 3', async () => {
+    const port = await freePort();
+    for (const args of [['jobs', '--server', `http://127.0.0.1:${port}`], ['job', 'show', '1', '--server', `127.0.0.1:${port}`], ['builds', '--server', `127.0.0.1:${port}`]]) {
+      const r = await runCli(args);
+      assert.equal(r.code, 3, `${args.join(' ')}: ${r.stderr}`);
+      assert.equal(r.stdout, '');
+      assert.match(r.stderr, new RegExp(`^stacklab: cannot reach the server at http://127\\.0\\.0\\.1:${port} \\(connection refused\\) — is \`stacklab up\``));
+      assert.match(r.stderr, /set --server or STACKLAB_SERVER\n$/);
+      assert.equal(r.stderr.trim().split('\n').length, 1, 'one line');
+      noStack(r.stderr);
+    }
+    // the same from $STACKLAB_SERVER, without a scheme
+    const r = await runCli(['testboxes'], { STACKLAB_SERVER: `127.0.0.1:${port}` });
+    assert.equal(r.code, 3, r.stderr);
+    assert.match(r.stderr, new RegExp(`at http://127\\.0\\.0\\.1:${port} `));
+  });
+
+  test('a bad option or argument is exit 2 with a message naming it, before anything runs', async () => {
+    const cases: [string[], RegExp][] = [
+      [['jobs', '--stage', 'bogus'], /option '--stage <stage>' argument 'bogus' is invalid\. expected one of submit, boot, running, post_run, finish/],
+      [['jobs', '--health', 'sick'], /option '--health <health>' argument 'sick' is invalid\. expected one of success, failed/],
+      [['jobs', '--limit', '0'], /option '--limit <n>' argument '0' is invalid\. expected a whole number from 1 to 1000/],
+      [['jobs', '--limit', 'ten'], /option '--limit <n>' argument 'ten' is invalid/],
+      [['jobs', '--before', '-3'], /option '--before <id>' argument '-3' is invalid/],
+      [['jobs', '--suite', '../x'], /option '--suite <suite>' argument '\.\.\/x' is invalid\. expected a suite name/],
+      [['jobs', '--server', 'http://'], /option '--server <url>' argument 'http:\/\/' is invalid\. expected a server URL/],
+      [['jobs', '--server', 'ftp://lab'], /expected an http:\/\/ or https:\/\/ URL, not ftp:\/\//],
+      [['jobs', '--server', 'http://a b'], /option '--server <url>' argument 'http:\/\/a b' is invalid/],
+      [['job', 'show', 'abc'], /job id must be a positive integer, not "abc"/],
+      [['job', 'wait', '1', '--timeout', 'soon'], /option '--timeout <s>' argument 'soon' is invalid\. expected a duration/],
+      [['bisect', 'show', '0'], /bisect id must be a positive integer, not "0"/],
+      [['bisect', 'list', '--limit', '5000'], /option '--limit <n>' argument '5000' is invalid/],
+      [['builds', 'XYZ'], /value 'XYZ' is invalid for argument 'key'\. expected a build key or a prefix of one/],
+      [['builds', '--pkg', 'Bad Name'], /option '--pkg <pkg>' argument 'Bad Name' is invalid\. expected a package name/],
+      [['builds', '--state', 'done'], /option '--state <state>' argument 'done' is invalid\. expected one of queued, building/],
+      [['testbox', '--log-level', 'loud'], /option '--log-level <level>' argument 'loud' is invalid\. expected one of fatal, error, warn, info/],
+      [['testbox', '--mac', 'nope'], /option '--mac <mac>' argument 'nope' is invalid\. expected a MAC address/],
+      [['testbox', '--hostname', '-x'], /option '--hostname <name>' argument '-x' is invalid/],
+      [['server', '--port', '70000'], /option '--port <port>' argument '70000' is invalid/],
+    ];
+    for (const [args, message] of cases) {
+      const r = await runCli(args);
+      assert.equal(r.code, 2, `${args.join(' ')} exits 2: ${r.stderr}`);
+      assert.match(r.stderr, message, args.join(' '));
+      noStack(r.stderr);
+    }
+    const env = await runCli(['jobs'], { STACKLAB_SERVER: 'ftp://lab' });
+    assert.equal(env.code, 2);
+    assert.match(env.stderr, /^stacklab: STACKLAB_SERVER="ftp:\/\/lab" is not a server URL: expected an http:\/\/ or https:\/\/ URL/);
+  });
+
+  test('--version prints the version of package.json', async () => {
+    const { version } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
+    for (const flag of ['--version', '-V']) {
+      const r = await runCli([flag]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout, `${version}\n`);
+    }
+  });
+
+  test('help shows the defaults of options', async () => {
+    const r = await runCli(['jobs', '--help']);
+    assert.equal(r.code, 0);
+    assert.match(r.stdout, /--limit <n> +at most this many \(default: 50\)/);
+    assert.match(r.stdout, /--server <url>[\s\S]*\(default:\s+\$STACKLAB_SERVER or\s+http:\/\/127\.0\.0\.1:3000\)/);
+    const tb = await runCli(['testbox', '--help']);
+    assert.match(tb.stdout, /\(default: "info"\)/);
+    assert.match(tb.stdout, /\(default: 1\)/);
+  });
+
+  test('a reader that closes the pipe early (| head -1) ends the command quietly', async () => {
+    const t = tempDir();
+    try {
+      // Far more than a pipe holds, written line by line: the writes after the reader left fail with EPIPE.
+      const file = join(t.dir, 'big.yaml');
+      writeFileSync(file, `suite: square\ntestbox: dc\nsquare:\n  n: [${Array.from({ length: 3000 }, (_, i) => i + 1).join(', ')}]\n`);
+      const r = await headOne(['submit', '--dry-run', '--local', file]);
+      assert.equal(r.first, '# big-1.yaml');
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stderr, '');
+    } finally {
+      t.cleanup();
+    }
+  });
+});
+
+describe('the CLI day to day, against a lab with ss packages', () => {
+  const t = tempDir();
+  let lab: SsLab;
+  let server: Proc & { url: string };
+  const boxes: Proc[] = [];
+  let api: ApiClient;
+  let bare = ''; // the server's address without http://
+  const cli = (args: string[], env: NodeJS.ProcessEnv = {}) => runCli(args, { STACKLAB_SERVER: server.url, ...env });
+  const file = (name: string, text: string) => {
+    const f = join(t.dir, name);
+    writeFileSync(f, text);
+    return f;
+  };
+
+  before(async () => {
+    // a lost testbox takes longer than the restart below: the job it runs survives it
+    lab = makeSsLab(t.dir, { testbox_lost_after: 60 });
+    for (const [name, run] of Object.entries({ fails: '#!/bin/sh\nfor i in $(seq 1 30); do echo "line $i"; done\necho "about to fail"\nexit 1\n', sleeper: '#!/bin/sh\necho "sleeping $secs"\nsleep "$secs"\necho "slept: 1"\n' })) {
+      const { mkdirSync, chmodSync } = await import('node:fs');
+      mkdirSync(join(lab.lab, 'suites', name), { recursive: true });
+      writeFileSync(join(lab.lab, 'suites', name, 'run'), run);
+      chmodSync(join(lab.lab, 'suites', name, 'run'), 0o755);
+    }
+    const port = await freePort();
+    server = await startFixed(port);
+    bare = server.url.replace(/^http:\/\//, '');
+    api = new ApiClient(server.url);
+    boxes.push(await startTestbox({ server: server.url, hostname: 'box-1', workdir: join(t.dir, 'box-1'), extra: ['--slots', '3'] }));
+  });
+
+  after(async () => {
+    for (const b of boxes) await b.kill();
+    await server.kill();
+    t.cleanup();
+  });
+
+  /** The server on a fixed port (so a restart keeps its address). */
+  async function startFixed(port: number): Promise<Proc & { url: string }> {
+    const proc = startProc(['server', '--data', join(t.dir, 'data'), '--lab', lab.lab, '--port', String(port), '--json', '--log-level', 'warn']);
+    const { url } = await firstJson<{ url: string }>(proc, 'server');
+    return { ...proc, url };
+  }
+
+  test('submit -m: the page URL, the build the jobs wait for (its events and log), the matrix parameters; a URL without a scheme', async () => {
+    const f = file('hello.yaml', 'suite: use-hello\ntestbox: dc\nruntime: 60\nuse-hello:\n  n: [1, 2]\nss:\n  hello:\n    commit: v2\n    config: loud\n    delay: "1"\n');
+    const r = await runCli(['submit', f, '-m', '--timeout', '120', '--server', bare]);
+    assert.equal(r.code, 0, r.stderr + r.stdout);
+    const ids = [...r.stdout.matchAll(/^job id=(\d+) {2}(\S+)$/gm)].map((m) => [Number(m[1]), m[2]] as const);
+    assert.equal(ids.length, 2, r.stdout);
+    for (const [id, url] of ids) assert.equal(url, `${server.url}/ui/jobs/${id}`);
+    const [first] = ids[0]!;
+    const job = await api.get<Job>(`/api/jobs/${first}`);
+    const dep = job.deps[0]!;
+    const key = dep.build_key.slice(0, 12);
+    assert.match(r.stdout, new RegExp(`^job ${first} waits for build hello ${key} \\(v2 ${dep.commit.slice(0, 8)}, config loud\\)`, 'm'));
+    assert.match(r.stdout, new RegExp(`^build hello ${key}  \\S+  job ${dep.pkgbuild_job}  running  testbox=box-1$`, 'm'), 'the pkgbuild job’s events');
+    assert.match(r.stdout, /^ {2}\/result\/pkgbuild\/\S+\/build\.log:$/m, 'the build log');
+    assert.match(r.stdout, /^ {2}\| ==> build\(\)$/m);
+    assert.match(r.stdout, new RegExp(`^build hello ${key}: succeeded`, 'm'));
+    // the build is shown before the jobs it held run
+    assert.ok(r.stdout.indexOf(`build hello ${key}: succeeded`) < r.stdout.indexOf(`job ${first}  running`));
+    assert.match(r.stdout, new RegExp(`^job ${first}  use-hello n=1  finish/success  use-hello\\.loud=1$`, 'm'));
+    assert.match(r.stdout, new RegExp(`^job ${ids[1]![0]}  use-hello n=2  finish/success`, 'm'));
+    assert.match(r.stdout, new RegExp(`^ {2}${server.url.replace(/\./g, '\\.')}/ui/jobs/${first}$`, 'm'), 'the page at the end');
+    assert.doesNotMatch(r.stdout, /[{}]/, 'no raw JSON');
+
+    // job show: parameters, the ss package, the page; jobs: params and ss columns; builds: params
+    const show = await cli(['job', 'show', String(first)]);
+    assert.equal(show.code, 0, show.stderr);
+    assert.match(show.stdout, new RegExp(`^ {2}page +${server.url.replace(/\./g, '\\.')}/ui/jobs/${first}$`, 'm'));
+    assert.match(show.stdout, /^ {2}params +n=1$/m);
+    assert.match(show.stdout, new RegExp(`^ {2}ss +hello@v2 \\(${dep.commit.slice(0, 8)}\\) config loud$`, 'm'));
+    assert.match(show.stdout, /wait {2}pkg=hello build_key=\w+ pkgbuild_job=\d+ new_build=true/);
+    assert.doesNotMatch(show.stdout, /[{}]/, 'no raw JSON');
+    const jobs = await cli(['jobs', '--suite', 'use-hello']);
+    assert.match(jobs.stdout, /^id +suite +params +testbox +stage +health +submitted +took +ss$/m);
+    assert.match(jobs.stdout, new RegExp(`^${first} +use-hello +n=1 +box-1 +finish +success .* hello@v2 \\(${dep.commit.slice(0, 8)}\\) config loud$`, 'm'));
+    const builds = await cli(['builds', '--pkg', 'hello']);
+    assert.match(builds.stdout, /^key +pkg +commit +config +params +os +state/m);
+    assert.match(builds.stdout, new RegExp(`^${key} +hello +${dep.commit.slice(0, 12)} \\(v2\\) +loud +delay=1 +`, 'm'));
+  });
+
+  test('submit -m of a failing job ends with the tail of its output; a job whose build failed, with the build log’s; exit 1', async () => {
+    const r = await cli(['submit', file('fails.yaml', 'suite: fails\ntestbox: dc\nruntime: 60\n'), '-m', '--timeout', '60']);
+    assert.equal(r.code, 1, r.stderr);
+    const id = Number(/^job id=(\d+)/m.exec(r.stdout)![1]);
+    assert.match(r.stdout, new RegExp(`^job ${id} failed: its output, its last 20 of 31 lines \\(${server.url.replace(/\./g, '\\.')}/result/fails/\\S+/output\\):$`, 'm'));
+    assert.match(r.stdout, /^ {2}\| line 12$/m);
+    assert.doesNotMatch(r.stdout, /^ {2}\| line 11$/m, 'only the tail');
+    assert.match(r.stdout, /^ {2}\| about to fail$/m);
+    assert.match(r.stderr, /1 of 1 jobs did not succeed/);
+
+    const broken = await cli(['submit', file('broken.yaml', `suite: use-hello\ntestbox: dc\nruntime: 60\nss:\n  hello:\n    commit: ${lab.hello.broken}\n`), '-m', '--timeout', '60']);
+    assert.equal(broken.code, 1, broken.stderr);
+    const bid = Number(/^job id=(\d+)/m.exec(broken.stdout)![1]);
+    assert.match(broken.stdout, /^ {2}\| hello\.c:\d+:\d+: error: expected ‘;’/m, 'the build log, as the build ended');
+    assert.match(broken.stdout, new RegExp(`^job ${bid}  use-hello  finish/dependency_failed$`, 'm'));
+    assert.match(broken.stdout, new RegExp(`^job ${bid} dependency_failed: build hello \\w{12} ended failed; its log is above`, 'm'));
+    assert.match(broken.stdout, /finish {2}health=dependency_failed dep_failure\.pkg=hello dep_failure\.build_key=\w+ dep_failure\.pkgbuild_job=\d+ dep_failure\.health=failed dep_failure\.log=\/result\//);
+    assert.doesNotMatch(broken.stdout, /[{}]/, 'no raw JSON');
+    const show = await cli(['job', 'show', String(bid)]);
+    assert.match(show.stdout, /^ {2}dep fail +pkg=hello build_key=\w+ pkgbuild_job=\d+ health=failed log=\/result\/\S+\/build\.log$/m);
+    assert.match(show.stdout, new RegExp(`^ {2}ss +hello@${lab.hello.broken.slice(0, 12)}$`, 'm'));
+    // job show -f of a finished job: its ending, with the build log's tail (not shown yet here), exit 1
+    const f = await cli(['job', 'show', String(bid), '-f']);
+    assert.equal(f.code, 1);
+    assert.match(f.stdout, new RegExp(`^job ${bid} dependency_failed: build hello \\w{12} ended failed in job \\d+; its log, all of it \\(`, 'm'));
+    assert.match(f.stdout, /^ {2}\| ==> failed: build\(\) failed \(exit 1\)$/m);
+  });
+
+  test('job show piped into head -1 ends quietly', async () => {
+    const r = await headOne(['job', 'show', '1'], { STACKLAB_SERVER: server.url });
+    assert.match(r.first, /^job 1 {2}use-hello {2}on dc/);
+    assert.ok(r.code === 0, `exit ${r.code} ${r.signal}: ${r.stderr}`);
+    assert.equal(r.stderr, '');
+  });
+
+  test('bisect list lists a lab bisect', async () => {
+    const f = file('bisect.yaml', 'suite: use-hello\ntestbox: dc\nruntime: 60\nss:\n  hello:\n    commit: v2\n');
+    const start = await cli(['bisect', 'start', f, '--pkg', 'hello', '--good', 'v2', '--bad', lab.hello.broken, '--criterion', 'build', '--json']);
+    assert.equal(start.code, 0, start.stderr);
+    const id = (JSON.parse(start.stdout) as { id: number }).id;
+    const r = await cli(['bisect', 'list']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^id +pkg +criterion +range +state +candidates +runs +first bad +started$/m);
+    assert.match(r.stdout, new RegExp(`^${id} +hello +build +v2\\.\\.${lab.hello.broken} +(running|done) +1 `, 'm'));
+    const json = await cli(['bisect', 'list', '--json', '--limit', '1']);
+    assert.deepEqual((JSON.parse(json.stdout) as { id: number }[]).map((b) => b.id), [id]);
+    await waitFor('the bisect to end', async () => (await api.get<{ state: string }>(`/api/bisects/${id}`)).state !== 'running', 60_000, 200);
+    assert.match((await cli(['bisect', 'list'])).stdout, new RegExp(`^${id} +hello .* done +1 +\\d+ +${lab.hello.broken.slice(0, 12)} \\(1\\.00\\)`, 'm'));
+  });
+
+  test('submit -m outlasts a server restart: it says so, waits, and follows the job to its end', async () => {
+    const f = file('sleeper.yaml', 'suite: sleeper\ntestbox: dc\nruntime: 60\nsleeper:\n  secs: 6\n');
+    const follower = startProc(['submit', f, '-m', '--timeout', '120', '--server', bare]);
+    await waitFor('the job to run', async () => / running /.test(follower.output()), 30_000, 50);
+    const port = Number(new URL(server.url).port);
+    await server.kill('SIGTERM');
+    await waitFor('the follower to notice', async () => /server unreachable, retrying/.test(follower.output()), 30_000, 50);
+    server = await startFixed(port);
+    const [code] = (await once(follower.child, 'exit')) as [number];
+    const text = follower.output();
+    assert.equal(code, 0, text);
+    assert.match(text, new RegExp(`^stacklab: server unreachable, retrying \\(cannot reach the server at http://127\\.0\\.0\\.1:${port} \\(`, 'm'));
+    assert.match(text, /^stacklab: the server answers again \(after \d+ s\)$/m);
+    assert.match(text, /^job \d+ {2}sleeper secs=6 {2}finish\/success {2}sleeper\.slept=1$/m);
+    noStack(text);
+  });
+});
