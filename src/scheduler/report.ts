@@ -1,7 +1,7 @@
 // What testboxes tell the scheduler about a job they hold: stage moves,
 // result files (only into that job's result root) and the close.
 import { createWriteStream } from 'node:fs';
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Transform, type Readable } from 'node:stream';
@@ -81,7 +81,9 @@ export async function saveResultFile(ctx: Ctx, id: number, hostname: string, rel
   });
   try {
     await pipeline(body, counter, createWriteStream(tmp));
-    if (!(await chargeUpload(ctx.store.db, id, bytes, quota))) {
+    // A file uploaded again (a build log sent as it grows) is charged for what it adds, not twice.
+    const before = await stat(full).then((st) => st.size, () => 0);
+    if (!(await chargeUpload(ctx.store.db, id, bytes - before, quota))) {
       throw new UserError('too_large', `job ${id} would pass its upload quota of ${quota} bytes (lab.yaml max_result_bytes)`, { quota }, 413);
     }
     await rename(tmp, full);

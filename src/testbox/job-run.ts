@@ -5,7 +5,7 @@
 // into the job's result root and close with the right health. Everything it
 // tells the scheduler goes through a JobReporter.
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import type { Assignment, PkgbuildSpec } from '../api/contract.ts';
 import { unpack } from '../artifacts/cgz.ts';
@@ -17,6 +17,9 @@ import type { JobReporter } from './reporter.ts';
 import { parseStats } from '../model/stats.ts';
 import { parse as parseYaml } from 'yaml';
 import { suiteEnvironment } from '../jobfile/index.ts';
+
+/** How often a growing build log is uploaded while the build runs. */
+const LOG_UPLOAD_MS = 5000;
 
 /** Environment variables a suite inherits from the agent; nothing else leaks in. */
 const PASS_ENV = ['PATH', 'HOME', 'USER', 'LOGNAME', 'LANG', 'LC_ALL', 'TZ', 'TMPDIR', 'SHELL'];
@@ -72,6 +75,21 @@ async function runTest(a: Assignment, c: JobRunContext, roots: { pkg: string; ro
 async function runBuild(a: Assignment, c: JobRunContext): Promise<string | null> {
   const b = a.job.pkgbuild as PkgbuildSpec;
   const dir = c.dir;
+  const log = join(dir, 'result', 'build.log');
+  // The log goes up as it grows, so that whoever follows the build (submit -m) sees it move; the last upload is below.
+  let sent = 0;
+  let sending: Promise<void> | undefined;
+  const timer = setInterval(() => {
+    if (sending) return;
+    sending = stat(log)
+      .then(async (st) => {
+        if (st.size === sent) return;
+        await c.reporter.upload(a.job.id, 'build.log', log);
+        sent = st.size;
+      })
+      .catch(() => {})
+      .finally(() => (sending = undefined));
+  }, LOG_UPLOAD_MS);
   const outcome: PkgbuildOutcome = await runPkgbuild({
     jobDir: dir,
     build: { pkg: b.pkg, fork: b.fork, upstream_url: b.fetch_url ?? b.upstream_url, commit: b.commit, config: b.config, params: b.params, build_key: b.build_key },
@@ -79,9 +97,12 @@ async function runBuild(a: Assignment, c: JobRunContext): Promise<string | null>
     ...(c.pkgCacheDir ? { cacheDir: c.pkgCacheDir } : {}),
     ...(typeof a.job.os_arch === 'string' ? { osArch: a.job.os_arch } : {}),
     outDir: join(dir, 'out'),
-    logFile: join(dir, 'result', 'build.log'),
+    logFile: log,
     timeoutMs: Number(a.job.runtime ?? 3600) * 1000,
     signal: c.signal,
+  }).finally(async () => {
+    clearInterval(timer);
+    await sending;
   });
   if (outcome.result === 'aborted') return null;
   await c.reporter.stage(a.job.id, 'post_run');
