@@ -31,3 +31,18 @@ export async function listEvents(db: Kysely<Database>, jobId: number, afterId = 
   const rows = await db.selectFrom('events').selectAll().where('job_id', '=', jobId).where('id', '>', afterId).orderBy('id').execute();
   return rows.map((r) => ({ ...r, id: Number(r.id), job_id: Number(r.job_id), detail: r.detail == null ? null : (JSON.parse(r.detail) as Record<string, unknown>) }));
 }
+
+/** When each job last became dispatchable again (its last release or requeue), for the jobs that have one. */
+export async function lastQueuedAt(db: Kysely<Database>, jobIds: number[]): Promise<Map<number, number>> {
+  const out = new Map<number, number>();
+  if (jobIds.length === 0) return out;
+  const rows = await db
+    .selectFrom('events')
+    .select(['job_id', (eb) => eb.fn.max('time').as('t')])
+    .where('job_id', 'in', jobIds)
+    .where('kind', 'in', ['release', 'requeue'])
+    .groupBy('job_id')
+    .execute();
+  for (const r of rows) out.set(Number(r.job_id), Number(r.t));
+  return out;
+}
