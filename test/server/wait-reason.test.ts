@@ -28,6 +28,9 @@ describe('routes: why a job waits', () => {
     assert.equal(j.wait_reason?.kind, 'no_testbox');
     assert.equal(j.wait_reason?.matching, 0);
     assert.ok(j.wait_reason?.timeout_at, 'it says when it gives up');
+    const page = await a.inject({ url: `/ui/jobs/${vm!.job_id}` });
+    assert.equal(page.statusCode, 200);
+    assert.match(page.body, /<dt>waiting<\/dt><dd class="wait-reason"><span class="no_testbox">no_testbox<\/span> no registered testbox can take it/);
 
     await register(BOX);
     const [big] = await submit({ suite: 'boot-test', memory_minimum: 64 });

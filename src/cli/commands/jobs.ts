@@ -18,6 +18,7 @@ export function summaryLine(j: Job): string {
 function showJob(j: Job): void {
   out(`job ${j.id}  ${j.suite}  on ${j.testbox}${j.testbox_host ? ` (${j.testbox_host})` : ''}`);
   out(`  stage      ${j.job_stage}${j.waiting ? ' (waiting for builds)' : ''}`);
+  if (j.wait_reason) out(`  waiting    ${j.wait_reason.kind}: ${j.wait_reason.message}`);
   out(`  health     ${j.job_health ?? '-'}`);
   out(`  os         ${String(j.os)} ${String(j.os_version)} ${String(j.os_arch)}`);
   out(`  result     ${j.result_root}`);

@@ -54,6 +54,27 @@ async function submitOnce(client: ApiClient, jobs: unknown[]): Promise<SubmitRes
 
 const refused = (err: unknown): boolean => /ECONNREFUSED/.test(String((err as { cause?: { code?: string } })?.cause?.code ?? (err as Error)?.message));
 
+/** submit -m: says why a job waits, when the reason changes (its build moved, it was released, boxes came or went). */
+class WaitReporter {
+  readonly #client: ApiClient;
+  readonly #said = new Map<number, string>();
+  constructor(client: ApiClient) {
+    this.#client = client;
+  }
+
+  check(id: number): void {
+    void this.#client.get<Job>(`/api/jobs/${id}`).then(
+      (j) => {
+        const line = j.wait_reason ? `${j.wait_reason.kind}: ${j.wait_reason.message}` : '';
+        if (!line || this.#said.get(id) === line) return;
+        this.#said.set(id, line);
+        out(`${new Date().toISOString().slice(11, 23)}  job ${id}  waiting  ${line}`);
+      },
+      () => {},
+    );
+  }
+}
+
 /** Cluster jobs, refused before anything is sent: stacklab has no cluster testboxes. */
 function refuseClusters(loaded: LoadedJobs): void {
   const issues = loaded.jobs.flatMap((job, i) => {
@@ -151,6 +172,8 @@ export function registerSubmit(program: Command): void {
         if (err instanceof ApiError) throw locateIssues(loaded, err) ?? err;
         throw err;
       }
+      // Accepted, but nothing can run it: said at once (stderr; the submit still succeeded).
+      for (const r of results) if (r.warning) process.stderr.write(`stacklab: warning: ${r.warning}\n`);
       if (!flags.monitor) {
         if (flags.json) printJson(results);
         else for (const r of results) out(`job id=${r.job_id}`);
@@ -158,10 +181,20 @@ export function registerSubmit(program: Command): void {
       }
       if (!flags.json) for (const r of results) out(`job id=${r.job_id}  result_root=${r.result_root}`);
       const timeoutMs = flags.timeout !== undefined ? flags.timeout * 1000 : undefined;
+      const waits = flags.json ? undefined : new WaitReporter(client);
+      for (const r of results) waits?.check(r.job_id);
       const finals: Job[] = await followJobs(
         client,
         results.map((r) => r.job_id),
-        { timeoutMs, onEvent: flags.json ? undefined : (id, e) => out(eventLine(id, e)) },
+        {
+          timeoutMs,
+          onEvent: flags.json
+            ? undefined
+            : (id, e) => {
+                out(eventLine(id, e));
+                waits!.check(id);
+              },
+        },
       );
       if (flags.json) printJson(finals.map(({ timeline: _t, ...j }) => j));
       else {
