@@ -65,6 +65,13 @@ describe('a job no testbox can take', () => {
     const [ok] = await api.post<{ job_id: number }[]>('/api/jobs', { suite: 'quick' });
     assert.equal((await finished(api, ok!.job_id, 30_000)).job_health, 'success');
 
+    // submit -m says why while it waits, and how it ended.
+    const mon = await runCli(['submit', file, '-m', '--timeout', '30', '--server', server.url]);
+    assert.equal(mon.code, 1, mon.stderr);
+    assert.match(mon.stdout, /job \d+ {2}waiting {2}no_testbox: no registered testbox can take it/);
+    assert.match(mon.stdout, /finish {2}health=unrunnable reason=no registered testbox can take it/);
+    assert.match(mon.stdout, /job \d+ {2}quick {2}finish\/unrunnable/);
+
     const wait = await runCli(['job', 'wait', String(vm), '--timeout', '30', '--server', server.url]);
     assert.equal(wait.code, 1, 'an unrunnable job is not a success');
     for (const id of [vm, bigJob!.job_id]) {
