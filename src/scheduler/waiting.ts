@@ -87,6 +87,9 @@ export async function submitWarnings(ctx: Ctx, results: SubmitResult[]): Promise
   return out;
 }
 
+/** When each scheduler last looked for unrunnable jobs. */
+const lastLook = new WeakMap<Ctx, number>();
+
 /**
  * Finishes `unrunnable` every dispatchable job that has waited queue_timeout
  * since it became dispatchable while no registered testbox could take it.
@@ -97,6 +100,9 @@ export async function sweepUnrunnable(ctx: Ctx): Promise<{ id: number; health: s
   const timeout = ctx.config.lab.policy.queue_timeout * 1000;
   const now = ctx.now();
   const finished: { id: number; health: string; reason: string }[] = [];
+  // A look over the whole queue is not needed every sweep: a tenth of the timeout late (at most 30 s) is on time.
+  if (now - (lastLook.get(ctx) ?? -Infinity) < Math.min(30_000, timeout / 10)) return finished;
+  lastLook.set(ctx, now);
   const groups = await waitingGroups(ctx.store.db, now - timeout);
   if (groups.length === 0) return finished;
   const boxes = await waitBoxes(ctx);
