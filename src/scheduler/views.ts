@@ -102,7 +102,7 @@ export interface WaitBox {
 export interface WaitFacts {
   boxes: WaitBox[];
   /** Stage and testbox of each pkgbuild job the job's builds are made by (when known). */
-  pkgbuildJobs?: ReadonlyMap<number, { stage: string; assigned: string | null }>;
+  pkgbuildJobs?: ReadonlyMap<number, { stage: string; assigned: string | null; testbox: string; placeable: boolean }>;
   /** Its place in the queue (when asked for: it costs a query). */
   position?: number;
   /** When it finishes unrunnable if still no box can take it (no_testbox). */
@@ -131,7 +131,7 @@ function buildReason(row: JobRow, deps: DepInfo[], facts: WaitFacts): WaitReason
   const parts = pending.map((d) => {
     const j = d.build.pkgbuild_job;
     const pj = j == null ? undefined : facts.pkgbuildJobs?.get(j);
-    const where = pj ? ` (${pj.stage}${pj.assigned ? ` on ${pj.assigned}` : ''})` : '';
+    const where = pj ? ` (${pj.stage}${pj.assigned ? ` on ${pj.assigned}` : ''}${pj.placeable ? '' : `; no registered testbox can take it: testbox ${pj.testbox}`})` : '';
     return `build ${d.build.key.slice(0, 12)} of ${d.dep.pkg} ${d.build.state}${j == null ? '' : `, pkgbuild job ${j}${where}`}`;
   });
   const message = parts.length > 0 ? `waiting on ${parts.join('; ')}` : `waiting on ${row.deps_pending} build(s)`;

@@ -11,6 +11,7 @@ import type { Db } from '../store/jobs.ts';
 import type { Job, SubmitResult } from '../api/contract.ts';
 import { boxesFor, waitReason, type DepInfo, type WaitBox } from './views.ts';
 import { finishInTx } from './finish.ts';
+import { depsOfJobs, getBuilds } from '../store/builds.ts';
 import type { Ctx } from './context.ts';
 
 /** The registered testboxes as the wait reasons see them, now. */
@@ -34,14 +35,16 @@ function queuedSince(row: JobRow, events: EventRow[] | undefined, last?: number)
   return last === undefined ? t : Math.max(t, last);
 }
 
-/** The builds' pkgbuild jobs: their stage and testbox, for "waiting on build X (its job's stage)". */
-async function pkgbuildJobs(db: Db, deps: DepInfo[]): Promise<Map<number, { stage: string; assigned: string | null }>> {
-  const out = new Map<number, { stage: string; assigned: string | null }>();
+type PkgbuildFacts = Map<number, { stage: string; assigned: string | null; testbox: string; placeable: boolean }>;
+
+/** The builds' pkgbuild jobs: their stage and testbox, for "waiting on build X (its job's stage)", and whether any registered box can take them. */
+async function pkgbuildJobs(db: Db, deps: DepInfo[], boxes: WaitBox[]): Promise<PkgbuildFacts> {
+  const out: PkgbuildFacts = new Map();
   for (const d of deps) {
     const id = d.build.pkgbuild_job;
     if (id == null || d.dep.state !== 'waiting' || out.has(id)) continue;
     const j = await getJob(db, id);
-    if (j) out.set(id, { stage: j.stage, assigned: j.assigned });
+    if (j) out.set(id, { stage: j.stage, assigned: j.assigned, testbox: j.testbox, placeable: j.stage !== 'submit' || boxesFor(j, boxes).length > 0 });
   }
   return out;
 }
@@ -55,7 +58,7 @@ export async function withWaitReason(ctx: Ctx, view: Job, row: JobRow, events: E
   const timeoutAt = dispatchable && boxesFor(row, boxes).length === 0 ? queuedSince(row, events) + ctx.config.lab.policy.queue_timeout * 1000 : undefined;
   view.wait_reason = waitReason(row, deps, {
     boxes,
-    pkgbuildJobs: await pkgbuildJobs(db, deps),
+    pkgbuildJobs: await pkgbuildJobs(db, deps, boxes),
     ...(dispatchable ? { position: await queuePosition(db, row) } : {}),
     ...(timeoutAt === undefined ? {} : { timeoutAt }),
   });
@@ -72,16 +75,32 @@ export async function withWaitReasons(ctx: Ctx, views: Job[], rows: JobRow[], de
   return views;
 }
 
+/** A job's deps with their builds (no files: what the warnings need). */
+async function pendingDeps(db: Db, id: number): Promise<DepInfo[]> {
+  const deps = await depsOfJobs(db, [id]);
+  const builds = new Map((await getBuilds(db, deps.map((d) => d.build_key))).map((b) => [b.key, b]));
+  return deps.flatMap((dep) => (builds.has(dep.build_key) ? [{ dep, build: builds.get(dep.build_key)!, files: [] }] : []));
+}
+
 /** The submit's answer, with a warning on each job no registered testbox can take. */
 export async function submitWarnings(ctx: Ctx, results: SubmitResult[]): Promise<SubmitResult[]> {
   if (results.length === 0) return results;
   const boxes = await waitBoxes(ctx);
   const out: SubmitResult[] = [];
+  const timeout = `after ${ctx.config.lab.policy.queue_timeout} s (lab.yaml queue_timeout) unless one registers`;
   for (const r of results) {
     const row = r.warning === undefined ? await getJob(ctx.store.db, r.job_id) : undefined;
     if (row && row.stage === 'submit' && boxesFor(row, boxes).length === 0) {
       const reason = waitReason({ ...row, deps_pending: 0 }, [], { boxes });
-      out.push({ ...r, warning: `job ${r.job_id}: ${reason!.message}; it finishes unrunnable after ${ctx.config.lab.policy.queue_timeout} s (lab.yaml queue_timeout) unless one registers` });
+      out.push({ ...r, warning: `job ${r.job_id}: ${reason!.message}; it finishes unrunnable ${timeout}` });
+      continue;
+    }
+    // Its build cannot run anywhere either: the job would end dependency_failed at the timeout.
+    const deps = row && row.deps_pending > 0 ? await pendingDeps(ctx.store.db, row.id) : [];
+    const stuck = [...(await pkgbuildJobs(ctx.store.db, deps, boxes)).entries()].filter(([, p]) => !p.placeable);
+    if (stuck.length > 0) {
+      const what = stuck.map(([id, p]) => `pkgbuild job ${id} (testbox ${p.testbox})`).join(', ');
+      out.push({ ...r, warning: `job ${r.job_id}: no registered testbox can take its build's ${what}; the build ends unrunnable ${timeout}` });
     } else out.push(r);
   }
   return out;

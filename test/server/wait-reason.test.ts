@@ -83,7 +83,14 @@ describe('routes: why a job waits', () => {
   });
 
   test('build: a job waiting on its ss build names the build, its state and its pkgbuild job', async () => {
+    // A build whose pkgbuild job no box can take (a group of its own, none registered) is warned about too.
+    const [stuck] = await submit({ suite: 'use-hello', ss: { hello: { commit: 'v1', testbox: 'vm-build' } } });
+    assert.match(stuck!.warning ?? '', /no registered testbox can take its build's pkgbuild job \d+ \(testbox vm-build\)/);
+    assert.match((await job(stuck!.job_id)).wait_reason!.message, /\(submit; no registered testbox can take it: testbox vm-build\)/);
+    await a.inject({ method: 'POST', url: `/api/jobs/${stuck!.job_id}/cancel` });
+
     const [r] = await submit({ suite: 'use-hello', ss: { hello: { commit: 'v2' } } });
+    assert.equal(r!.warning, undefined, 'box-1 can take the build (dc)');
     const w = (await job(r!.job_id)).wait_reason!;
     assert.equal(w.kind, 'build');
     assert.ok(w.build_key && /^[0-9a-f]{64}$/.test(w.build_key));

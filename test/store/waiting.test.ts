@@ -64,9 +64,12 @@ for (const dialect of await dialects()) {
         assert.match(String(j.dep_failure?.error), /no registered testbox could take the pkgbuild job \(testbox dc-build\)/);
         const [b] = await t.scheduler.builds({});
         assert.equal(b!.state, 'cancelled');
-        // A later submit builds again instead of failing at once.
-        const [again] = await t.scheduler.submit([{ suite: 'use-hello', ss: { hello: { commit: 'v2' } } }]);
-        assert.equal((await t.scheduler.job(again!.job_id)).job_stage, 'submit');
+        // A later submit builds again instead of failing at once, where it says now (the group is not in the key).
+        const [again] = await t.scheduler.submit([{ suite: 'use-hello', ss: { hello: { commit: 'v2', testbox: 'dc-fixed' } } }]);
+        const j2 = await t.scheduler.job(again!.job_id);
+        assert.equal(j2.job_stage, 'submit');
+        assert.equal(j2.deps[0]!.build_key, b!.key);
+        assert.equal((await t.scheduler.job(j2.deps[0]!.pkgbuild_job!)).testbox, 'dc-fixed');
       });
     });
 
