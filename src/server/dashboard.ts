@@ -97,7 +97,16 @@ export function overviewPage(o: Overview): string {
 <h2>Testboxes</h2>
 ${table(
   ['hostname', 'type', 'arch', 'memory', 'cpus', 'state', 'jobs', 'last heartbeat'],
-  o.testboxes.map((b) => [b.hostname, b.type, b.arch, `${b.max_memory} GiB`, b.cpus, state(b.state), b.jobs.map((id, i) => [i ? ' ' : '', jobLink(id)]), when(b.last_heartbeat)]),
+  o.testboxes.map((b) => [
+    b.hostname,
+    b.type,
+    b.arch,
+    `${b.max_memory} GiB`,
+    b.cpus,
+    b.disabled_reason ? html`${state(b.state)} <span class="muted">${b.disabled_reason}; stacklab testbox enable ${b.hostname}</span>` : state(b.state),
+    b.jobs.map((id, i) => [i ? ' ' : '', jobLink(id)]),
+    when(b.last_heartbeat),
+  ]),
   'No testbox has registered. Start one with: stacklab testbox',
 )}
 <h2>Jobs${f.length ? html` <span class="muted">(${f.map(([k, v]) => `${k}=${v}`).join(', ')} · <a href="/">all</a>)</span>` : ''}</h2>
