@@ -111,7 +111,9 @@ export async function closeJob(ctx: Ctx, id: number, hostname: string, health: s
   const stats = await readStats(ctx, row);
   const closed = await ctx.store.tx(async (t) => {
     const current = await getJob(t.db, id);
-    return current ? finishInTx(ctx, t, current, { health, stats, from: ACTIVE_STAGES, detail: { testbox: hostname } }) : false;
+    // A build the box closes abnormal could not fetch or check out its upstream: more often the upstream's failure than the box's.
+    const boxBlameless = current?.build_key != null;
+    return current ? finishInTx(ctx, t, current, { health, stats, from: ACTIVE_STAGES, detail: { testbox: hostname }, boxBlameless }) : false;
   });
   if (!closed) throw new ConflictError(`job ${id} was finished meanwhile`);
 }

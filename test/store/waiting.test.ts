@@ -89,6 +89,15 @@ for (const dialect of await dialects()) {
           await t.scheduler.registerTestbox(box(t, 'box-1'));
         }
         assert.equal((await t.scheduler.testboxes())[0]!.infra_failures, 0);
+        // Nor does a build the box reports it could not fetch (the upstream's failure, as often as not).
+        await t.scheduler.submit([{ suite: 'use-hello', ss: { hello: { commit: 'v2' } } }]);
+        const pb = (await t.scheduler.next('box-1', 0))!;
+        assert.equal(pb.job.suite, 'pkgbuild');
+        await t.scheduler.close(pb.job.id, 'box-1', 'abnormal');
+        assert.equal((await t.scheduler.testboxes())[0]!.infra_failures, 0);
+        const retry = (await t.scheduler.next('box-1', 0))!;
+        assert.equal(retry.job.suite, 'pkgbuild', 'the build is retried');
+        await t.scheduler.cancel(retry.job.id);
         // Two jobs lost to the box's silence: out of dispatch.
         for (let i = 0; i < 2; i++) {
           const id = await run();
