@@ -4,7 +4,7 @@
 // submit's warning, and the sweep that finishes a job `unrunnable` once it
 // waited the lab's queue_timeout with no registered testbox able to take it.
 // The rule of which box can take which job is model/match's, via views.ts.
-import { getJob, queuePosition, waitingGroups, waitingJobsOf, type JobRow } from '../store/jobs.ts';
+import { getJob, jobsByIds, queuePosition, waitingGroups, waitingJobsOf, type JobRow } from '../store/jobs.ts';
 import { lastQueuedAt, type EventRow } from '../store/events.ts';
 import { testboxesWithUse } from '../store/testboxes.ts';
 import type { Db } from '../store/jobs.ts';
@@ -75,35 +75,38 @@ export async function withWaitReasons(ctx: Ctx, views: Job[], rows: JobRow[], de
   return views;
 }
 
-/** A job's deps with their builds (no files: what the warnings need). */
-async function pendingDeps(db: Db, id: number): Promise<DepInfo[]> {
-  const deps = await depsOfJobs(db, [id]);
-  const builds = new Map((await getBuilds(db, deps.map((d) => d.build_key))).map((b) => [b.key, b]));
-  return deps.flatMap((dep) => (builds.has(dep.build_key) ? [{ dep, build: builds.get(dep.build_key)!, files: [] }] : []));
-}
-
-/** The submit's answer, with a warning on each job no registered testbox can take. */
+/** The submit's answer, with a warning on each job no registered testbox can take, or whose build none can. In a few queries however many jobs. */
 export async function submitWarnings(ctx: Ctx, results: SubmitResult[]): Promise<SubmitResult[]> {
   if (results.length === 0) return results;
+  const db = ctx.store.db;
   const boxes = await waitBoxes(ctx);
-  const out: SubmitResult[] = [];
-  const timeout = `after ${ctx.config.lab.policy.queue_timeout} s (lab.yaml queue_timeout) unless one registers`;
-  for (const r of results) {
-    const row = r.warning === undefined ? await getJob(ctx.store.db, r.job_id) : undefined;
-    if (row && row.stage === 'submit' && boxesFor(row, boxes).length === 0) {
-      const reason = waitReason({ ...row, deps_pending: 0 }, [], { boxes });
-      out.push({ ...r, warning: `job ${r.job_id}: ${reason!.message}; it finishes unrunnable ${timeout}` });
-      continue;
-    }
-    // Its build cannot run anywhere either: the job would end dependency_failed at the timeout.
-    const deps = row && row.deps_pending > 0 ? await pendingDeps(ctx.store.db, row.id) : [];
-    const stuck = [...(await pkgbuildJobs(ctx.store.db, deps, boxes)).entries()].filter(([, p]) => !p.placeable);
-    if (stuck.length > 0) {
-      const what = stuck.map(([id, p]) => `pkgbuild job ${id} (testbox ${p.testbox})`).join(', ');
-      out.push({ ...r, warning: `job ${r.job_id}: no registered testbox can take its build's ${what}; the build ends unrunnable ${timeout}` });
-    } else out.push(r);
+  const memo = new Map<string, boolean>();
+  const placeable = (row: JobRow) => {
+    const k = `${row.tbox_type}\0${row.arch}\0${row.memory_minimum}`;
+    if (!memo.has(k)) memo.set(k, boxesFor(row, boxes).length > 0);
+    return memo.get(k)!;
+  };
+  const rows = new Map((await jobsByIds(db, results.map((r) => r.job_id))).map((r) => [r.id, r]));
+  // The pkgbuild jobs of the builds the waiting jobs wait on, and which of them no box can take.
+  const deps = await depsOfJobs(db, [...rows.values()].filter((r) => r.stage === 'submit' && r.deps_pending > 0).map((r) => r.id));
+  const builds = new Map((await getBuilds(db, [...new Set(deps.filter((d) => d.state === 'waiting').map((d) => d.build_key))])).map((b) => [b.key, b]));
+  const pkgbuild = new Map((await jobsByIds(db, [...builds.values()].flatMap((b) => (b.pkgbuild_job == null ? [] : [b.pkgbuild_job])))).map((j) => [j.id, j]));
+  const stuckOf = new Map<number, string[]>();
+  for (const d of deps) {
+    const id = builds.get(d.build_key)?.pkgbuild_job;
+    const j = id == null ? undefined : pkgbuild.get(id);
+    if (!j || j.stage !== 'submit' || placeable(j)) continue;
+    stuckOf.set(d.job_id, [...(stuckOf.get(d.job_id) ?? []), `pkgbuild job ${j.id} (testbox ${j.testbox})`]);
   }
-  return out;
+  const timeout = `after ${ctx.config.lab.policy.queue_timeout} s (lab.yaml queue_timeout) unless one registers`;
+  return results.map((r) => {
+    const row = rows.get(r.job_id);
+    if (!row || row.stage !== 'submit' || r.warning !== undefined) return r;
+    if (!placeable(row)) return { ...r, warning: `job ${r.job_id}: ${waitReason({ ...row, deps_pending: 0 }, [], { boxes })!.message}; it finishes unrunnable ${timeout}` };
+    const stuck = stuckOf.get(r.job_id);
+    // Its build cannot run anywhere either: the job would end dependency_failed at the timeout.
+    return stuck ? { ...r, warning: `job ${r.job_id}: no registered testbox can take its build's ${stuck.join(', ')}; the build ends unrunnable ${timeout}` } : r;
+  });
 }
 
 /** When each scheduler last looked for unrunnable jobs. */

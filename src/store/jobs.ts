@@ -208,3 +208,13 @@ export async function waitingJobsOf(db: Db, g: { tbox_type: string; arch: string
     .execute();
   return rows.map(decodeJob);
 }
+
+/** Jobs by id (any number: asked in chunks the engines' parameter limits allow). */
+export async function jobsByIds(db: Db, ids: number[]): Promise<JobRow[]> {
+  const out: JobRow[] = [];
+  for (let i = 0; i < ids.length; i += 500) {
+    const chunk = ids.slice(i, i + 500);
+    out.push(...(await db.selectFrom('jobs').selectAll().where('id', 'in', chunk).execute()).map(decodeJob));
+  }
+  return out;
+}
