@@ -65,6 +65,11 @@ describe('routes: why a job waits', () => {
     await a.inject({ method: 'POST', url: `/api/jobs/${fits!.job_id}/close`, payload: { testbox: BOX.hostname, health: 'success' } });
   });
 
+  test('wait_reason is the scheduler\'s: a job may not submit one', async () => {
+    const b = refusal(await a.inject({ method: 'POST', url: '/api/jobs', payload: { suite: 'boot-test', wait_reason: { kind: 'busy' } } }), 400, 'invalid_job');
+    assert.match(b.message, /wait_reason/);
+  });
+
   test('busy: the matching boxes are taken, and the job says its place in the queue', async () => {
     const [first, second, third] = await submit([{ suite: 'boot-test', memory_minimum: 8 }, { suite: 'boot-test', memory_minimum: 8 }, { suite: 'boot-test', memory_minimum: 8 }]);
     assert.equal(body<{ job: Job }>(await next(BOX.hostname), 200).job.id, first!.job_id);
