@@ -30,6 +30,8 @@ export const ERROR_CODES = {
   bad_url: { status: 400, meaning: 'an upstream URL that cannot be used' },
   bad_repo: { status: 400, meaning: 'a path that is not a git repository' },
   upstream_unreachable: { status: 400, meaning: 'the upstream cannot be cloned or fetched' },
+  // the server
+  db_in_use: { status: 409, meaning: 'another live stacklab server already uses this SQLite file (its lock file names the pid)' },
   // testboxes
   idempotency_conflict: { status: 409, meaning: 'an Idempotency-Key already used for another request body' },
   bad_hostname: { status: 400, meaning: 'a testbox name outside its pattern' },

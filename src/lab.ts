@@ -68,6 +68,14 @@ export interface LabPolicy {
   boot_timeout: number;
   running_grace: number;
   post_run_timeout: number;
+  /**
+   * Seconds a dispatchable job may wait while no registered testbox could
+   * ever take it (no box of its type and arch with the memory); then it
+   * finishes `unrunnable`. Jobs waiting on builds or on busy boxes wait on.
+   */
+  queue_timeout: number;
+  /** Infrastructure failures in a row after which a testbox leaves dispatch until `testbox enable`; 0: never. */
+  testbox_max_infra_failures: number;
   /** Directories (relative to the lab) searched for job files' `<<:` includes; default jobs/ when it exists. */
   job_dirs?: string[];
   /** An lkp-tests tree the lab's job files come from (relative to the lab or absolute). */
@@ -97,11 +105,13 @@ export const DEFAULT_POLICY: LabPolicy = {
   boot_timeout: 600,
   running_grace: 300,
   post_run_timeout: 1800,
+  queue_timeout: 3600,
+  testbox_max_infra_failures: 3,
 };
 
 const NUMERIC_POLICY = [
   'heartbeat_interval', 'testbox_lost_after', 'sweep_interval', 'boot_timeout', 'running_grace', 'post_run_timeout',
-  'failed_build_ttl', 'build_memory', 'build_runtime', 'git_fetch_interval', 'max_result_bytes',
+  'failed_build_ttl', 'build_memory', 'build_runtime', 'git_fetch_interval', 'max_result_bytes', 'queue_timeout',
 ] as const;
 
 /** A package or fork name: safe as a path component and in URLs. */
@@ -294,6 +304,10 @@ function readPolicy(file: string): LabPolicy {
   if (raw.build_retries !== undefined) {
     if (!Number.isInteger(raw.build_retries) || (raw.build_retries as number) < 0) throw new UserError('bad_lab', `${file}: build_retries must be a whole number`);
     policy.build_retries = raw.build_retries as number;
+  }
+  if (raw.testbox_max_infra_failures !== undefined) {
+    if (!Number.isInteger(raw.testbox_max_infra_failures) || (raw.testbox_max_infra_failures as number) < 0) throw new UserError('bad_lab', `${file}: testbox_max_infra_failures must be a whole number (0: never take a box out)`);
+    policy.testbox_max_infra_failures = raw.testbox_max_infra_failures as number;
   }
   if (raw.build_salt !== undefined) policy.build_salt = String(raw.build_salt);
   if (raw.allow_local_upstreams !== undefined) policy.allow_local_upstreams = raw.allow_local_upstreams === true;

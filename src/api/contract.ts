@@ -33,7 +33,11 @@ export type ErrorBody = Static<typeof ErrorBody>;
 
 // ---- jobs -------------------------------------------------------------------
 
-export const SubmitResult = Type.Object({ job_id: Type.Integer(), result_root: Type.String() });
+export const SubmitResult = Type.Object({
+  job_id: Type.Integer(),
+  result_root: Type.String(),
+  warning: Type.Optional(Type.String({ description: 'The job was accepted but no registered testbox can take it (it finishes unrunnable at the lab\'s queue_timeout unless one registers)' })),
+});
 export type SubmitResult = Static<typeof SubmitResult>;
 export const SubmitResults = Type.Array(SubmitResult);
 
@@ -70,6 +74,22 @@ export type TimelineEntry = Static<typeof TimelineEntry> & { [detail: string]: u
 export const Stats = Type.Record(Type.String(), Type.Number());
 export type Stats = Static<typeof Stats>;
 
+/** Why a queued job waits (SPEC §6): what it waits on, in words and for programs. */
+export const WAIT_KINDS = ['build', 'no_testbox', 'busy', 'pinned', 'unhealthy'] as const;
+export type WaitKind = (typeof WAIT_KINDS)[number];
+export const WaitReason = Type.Object({
+  kind: Type.Enum(WAIT_KINDS, {
+    description:
+      'build: on an ss build; no_testbox: no registered testbox of its type, arch and memory; busy: boxes match, all taken; pinned: only one box may take it; unhealthy: the boxes that match are lost or out of dispatch',
+  }),
+  message: Type.String(),
+  position: Type.Optional(Type.Integer({ description: 'busy: its place among the queued jobs of its type and arch (1 = next), by priority and age' })),
+  matching: Type.Optional(Type.Integer({ description: 'Registered testboxes that could ever take it' })),
+  build_key: Type.Optional(Type.String({ description: 'build: the (first) build it waits on' })),
+  timeout_at: Type.Optional(Iso('no_testbox: when it finishes unrunnable (lab.yaml queue_timeout) unless a testbox that can take it registers')),
+});
+export type WaitReason = Static<typeof WaitReason>;
+
 export const Job = Type.Object(
   {
     id: Type.Integer(),
@@ -77,6 +97,7 @@ export const Job = Type.Object(
     job_stage: StageSchema,
     job_health: Nullable(HealthSchema),
     waiting: Type.Boolean({ description: 'In submit, waiting for builds' }),
+    wait_reason: Type.Optional(Nullable(WaitReason)),
     testbox: Type.String({ description: 'The testbox group asked for' }),
     testbox_host: Nullable(Type.String({ description: 'The testbox holding (or that held) the job' })),
     result_root: Type.String(),
@@ -195,9 +216,13 @@ export const Testbox = Type.Object({
   arch: Type.String(),
   max_memory: Type.Number(),
   cpus: Type.Integer(),
-  state: Type.Union([Type.Literal('idle'), Type.Literal('busy'), Type.Literal('lost')]),
+  state: Type.Union([Type.Literal('idle'), Type.Literal('busy'), Type.Literal('lost'), Type.Literal('disabled')], {
+    description: 'disabled: out of dispatch after testbox_max_infra_failures infrastructure failures in a row, until `stacklab testbox enable`',
+  }),
   last_heartbeat: Iso(),
   jobs: Type.Array(Type.Integer()),
+  infra_failures: Type.Integer({ description: 'Infrastructure failures in a row attributed to the box' }),
+  disabled_reason: Nullable(Type.String()),
 });
 export type Testbox = Static<typeof Testbox>;
 

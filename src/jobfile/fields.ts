@@ -44,7 +44,7 @@ export const STRING_FIELDS = new Set(['suite', 'testbox', 'os', 'os_version', 'o
 /** Fields the scheduler sets; a job that submits one is refused (compass-ci trusted `waited` from users). */
 export const OWNED_FIELDS = new Set([
   'id', 'job_id', 'job_stage', 'job_health', 'ss_wait_jobs', 'waited', 'deps', 'initrds', 'kernel_uri', 'modules_uri',
-  'result_root', 'dep_failure', 'timeline', 'stats', 'submit_time', 'build_key', 'pkgbuild', 'waiting', 'testbox_host',
+  'result_root', 'dep_failure', 'timeline', 'stats', 'submit_time', 'build_key', 'pkgbuild', 'waiting', 'testbox_host', 'wait_reason',
 ]);
 
 /** Keys of an ss entry with a meaning of their own. */

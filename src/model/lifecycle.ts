@@ -5,7 +5,8 @@
 export const STAGES = ['submit', 'boot', 'running', 'post_run', 'finish'] as const;
 export type Stage = (typeof STAGES)[number];
 
-export const HEALTHS = ['success', 'failed', 'dependency_failed', 'timeout', 'abnormal', 'cancel'] as const;
+/** `unrunnable`: it waited queue_timeout while no registered testbox could ever take it (the scheduler's verdict, never a testbox's). */
+export const HEALTHS = ['success', 'failed', 'dependency_failed', 'timeout', 'abnormal', 'cancel', 'unrunnable'] as const;
 export type Health = (typeof HEALTHS)[number];
 
 /** Stages in which a job occupies a testbox. */

@@ -135,7 +135,7 @@ export async function attachBuild(ctx: Ctx, t: Tx, jobId: number, spec: BuildSpe
       (build.state === 'failed' && now - Number(build.finished_at ?? 0) >= ttl) ||
       // A cached build whose files are gone from disk (cleaned up, lost) is built again, not handed out to 404.
       (build.state === 'succeeded' && !(await filesOnDisk(ctx, t, build)));
-    if (forgotten && (await requeueBuild(t.db, spec.key, [build.state], now))) {
+    if (forgotten && (await requeueBuild(t.db, spec.key, [build.state], now, spec.testbox))) {
       created = true;
       build = (await getBuild(t.db, spec.key))!;
     }

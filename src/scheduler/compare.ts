@@ -6,9 +6,10 @@
 // (`testbox`, `demo-test.iterations`, `testbox_host`).
 import { UserError } from '../errors.ts';
 import type { Comparison, Job } from '../api/contract.ts';
-import { listJobs, type Db, type JobFilter } from '../store/jobs.ts';
+import { listJobs, type JobFilter } from '../store/jobs.ts';
 import { compareGroups, mark } from '../model/compare.ts';
 import { loadJobs } from './loader.ts';
+import type { Ctx } from './context.ts';
 
 export interface CompareQuery {
   group_by: string;
@@ -63,7 +64,8 @@ export function fieldValue(j: Job, field: string): Value | undefined {
 
 const matches = (v: Value, asked: string) => v.key === asked || v.label === asked || v.aliases.includes(asked) || (/^[0-9a-f]{4,39}$/.test(asked) && /^[0-9a-f]{40}$/.test(v.key) && v.key.startsWith(asked));
 
-export async function compareJobs(db: Db, q: CompareQuery): Promise<Comparison> {
+export async function compareJobs(ctx: Ctx, q: CompareQuery): Promise<Comparison> {
+  const db = ctx.store.db;
   if (!/^[A-Za-z0-9_][A-Za-z0-9._+-]{0,199}$/.test(q.group_by)) throw new UserError('invalid_request', `group_by: not a field path: ${q.group_by}`);
   const alpha = q.alpha ?? 0.05;
   const rows = (await listJobs(db, { ...q.filter, stage: 'finish' })).filter((r) => r.stats !== null);
@@ -72,7 +74,7 @@ export async function compareJobs(db: Db, q: CompareQuery): Promise<Comparison> 
       const v = fieldValue(j, field);
       return v !== undefined && matches(v, value);
     });
-  const jobs = (await loadJobs(db, rows)).filter(kept).sort((a, b) => a.id - b.id);
+  const jobs = (await loadJobs(ctx, rows)).filter(kept).sort((a, b) => a.id - b.id);
   const groups = new Map<string, { value: Value; jobs: Job[] }>();
   const ungrouped: number[] = [];
   for (const j of jobs) {

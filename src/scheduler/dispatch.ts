@@ -48,7 +48,8 @@ export async function nextJob(ctx: Ctx, hostname: string, waitMs: number, signal
     const seq = ctx.store.notifier.seq(channel);
     // A box whose heartbeats stopped is lost, even if an old long-poll of it is still open: it gets no job.
     const alive = ctx.now() - box.last_heartbeat <= ctx.config.timing.testboxLostAfter;
-    const row = alive ? await claimFor(ctx, box) : undefined;
+    // A box out of dispatch (too many infrastructure failures in a row) waits, polling, until an admin enables it.
+    const row = alive && box.disabled_reason == null ? await claimFor(ctx, box) : undefined;
     if (row) return assignment(ctx, row, box);
     const left = deadline - ctx.now();
     if (left <= 0 || signal?.aborted) return null;

@@ -11,6 +11,8 @@ import type { Tx } from '../store/db.ts';
 import type { Health, Stage } from '../store/schema.ts';
 import { jobChannel } from '../store/notify.ts';
 import { signalWork } from './work.ts';
+import { isActive } from '../model/lifecycle.ts';
+import { recordInfraFailure, resetInfraFailures } from '../store/testboxes.ts';
 import { requiredArtifacts } from '../artifacts/layout.ts';
 import type { DepFailure, Stats } from '../api/contract.ts';
 import type { Ctx } from './context.ts';
@@ -27,6 +29,8 @@ export interface FinishOptions {
   depFailure?: DepFailure;
   /** Extra timeline details (reason, testbox…). */
   detail?: Record<string, unknown>;
+  /** An abnormal end that is not the testbox's failure (the box restarted: an operator's doing), so it does not count against its health. */
+  boxBlameless?: boolean;
 }
 
 /** Finishes the job unless it already finished; false if it had. */
@@ -38,9 +42,35 @@ export async function finishInTx(ctx: Ctx, t: Tx, row: JobRow, o: FinishOptions)
   await addEvent(t.db, id, 'finish', now, { health: o.health, ...(o.detail ?? {}) });
   t.notify(jobChannel(id));
   t.after(() => ctx.metrics.finished.inc({ kind: jobKind(row), health: o.health }));
+  if (row.assigned != null && isActive(row.stage)) await testboxVerdict(ctx, t, row, o);
   if (row.build_key) await pkgbuildFinished(ctx, t, row, o.health);
   await releaseOrphans(ctx, t, await detachJob(t.db, id, 'detached'));
   return true;
+}
+
+/**
+ * What the end of a job it held says about the testbox (LAVA's health): an
+ * abnormal end is one more infrastructure failure in a row, and at the
+ * lab's testbox_max_infra_failures the box leaves dispatch; a verdict of
+ * the job's own (success, failed, timeout) means the box works.
+ */
+/** A job its box could not start and that is handed out again: one infrastructure failure of that box (not for builds, as in a close). */
+export async function countInfraFailure(ctx: Ctx, t: Tx, row: JobRow, reason: string): Promise<void> {
+  if (row.assigned != null && row.build_key == null) await testboxVerdict(ctx, t, row, { health: 'abnormal', detail: { reason } } as FinishOptions);
+}
+
+async function testboxVerdict(ctx: Ctx, t: Tx, row: JobRow, o: FinishOptions): Promise<void> {
+  const host = row.assigned!;
+  if (o.health === 'success' || o.health === 'failed' || o.health === 'timeout') return resetInfraFailures(t.db, host);
+  if (o.health !== 'abnormal' || o.boxBlameless) return;
+  const max = ctx.config.lab.policy.testbox_max_infra_failures;
+  if (max <= 0) return;
+  const why = typeof o.detail?.reason === 'string' ? o.detail.reason : 'closed abnormal by the testbox';
+  const reason = `${max} infrastructure failures in a row (the last: job ${row.id}, ${why})`;
+  if (await recordInfraFailure(t.db, host, max, reason, ctx.now())) {
+    await addEvent(t.db, row.id, 'testbox_disabled', ctx.now(), { testbox: host, reason });
+    t.after(() => ctx.log.warn({ testbox: host, reason }, 'testbox taken out of dispatch (stacklab testbox enable to bring it back)'));
+  }
 }
 
 /** A build's files are all recorded, by its current job, and on disk with their size. */
@@ -85,7 +115,8 @@ async function pkgbuildFinished(ctx: Ctx, t: Tx, row: JobRow, health: Health): P
     }
     return;
   }
-  return failBuild(ctx, t, b, row, health, health === 'cancel' ? 'the pkgbuild job was cancelled' : undefined);
+  const why = health === 'cancel' ? 'the pkgbuild job was cancelled' : health === 'unrunnable' ? `no registered testbox could take the pkgbuild job (testbox ${row.testbox}) within queue_timeout` : undefined;
+  return failBuild(ctx, t, b, row, health, why);
 }
 
 /** The build failed for good: every job waiting on it finishes dependency_failed. */
@@ -98,7 +129,8 @@ async function failBuild(ctx: Ctx, t: Tx, b: BuildRow, pkgbuildJob: JobRow, heal
     log: `${pkgbuildJob.result_root}/build.log`,
     ...(error ? { error } : {}),
   };
-  await endBuild(t.db, b.key, health === 'cancel' ? 'cancelled' : 'failed', ctx.now(), failure);
+  // Neither a cancelled build nor one no testbox could run says anything about the recipe: not remembered as failed.
+  await endBuild(t.db, b.key, health === 'cancel' || health === 'unrunnable' ? 'cancelled' : 'failed', ctx.now(), failure);
   await failWaiters(ctx, t, b.key, failure);
 }
 

@@ -7,6 +7,8 @@ import { buildFiles, depsOfJobs, getBuilds, type BuildRow } from '../store/build
 import type { Db } from '../store/jobs.ts';
 import type { Job } from '../api/contract.ts';
 import { jobDetail, type DepInfo } from './views.ts';
+import { withWaitReason, withWaitReasons } from './waiting.ts';
+import type { Ctx } from './context.ts';
 
 export async function depsFor(db: Db, jobIds: number[]): Promise<Map<number, DepInfo[]>> {
   const deps = await depsOfJobs(db, jobIds);
@@ -25,13 +27,17 @@ export async function depsFor(db: Db, jobIds: number[]): Promise<Map<number, Dep
   return byJob;
 }
 
-export async function loadJob(db: Db, id: number): Promise<Job> {
+/** One job with its timeline and, while it is queued, why it waits. */
+export async function loadJob(ctx: Ctx, id: number): Promise<Job> {
+  const db = ctx.store.db;
   const row = await getJob(db, id);
   if (!row) throw new NotFoundError('job', id);
-  return jobDetail(row, await listEvents(db, id), (await depsFor(db, [id])).get(id));
+  const events = await listEvents(db, id);
+  const deps = (await depsFor(db, [id])).get(id) ?? [];
+  return withWaitReason(ctx, jobDetail(row, events, deps), row, events, deps);
 }
 
-export async function loadJobs(db: Db, rows: JobRow[]): Promise<Job[]> {
-  const deps = await depsFor(db, rows.map((r) => r.id));
-  return rows.map((r) => jobDetail(r, undefined, deps.get(r.id)));
+export async function loadJobs(ctx: Ctx, rows: JobRow[]): Promise<Job[]> {
+  const deps = await depsFor(ctx.store.db, rows.map((r) => r.id));
+  return withWaitReasons(ctx, rows.map((r) => jobDetail(r, undefined, deps.get(r.id))), rows, deps);
 }

@@ -9,7 +9,7 @@ import { ConflictError, NotFoundError, UserError } from '../errors.ts';
 import { ACTIVE_STAGES, canReport, isActive, isTestboxHealth, stageDeadline, TESTBOX_HEALTHS } from '../model/lifecycle.ts';
 import { chargeUpload, getJob, moveStage, type JobRow } from '../store/jobs.ts';
 import { mustReportFor, OPEN, type Caller } from './access.ts';
-import { finishInTx } from './finish.ts';
+import { countInfraFailure, finishInTx } from './finish.ts';
 import { addEvent, countEvents } from '../store/events.ts';
 import { requeueInTx } from './requeue.ts';
 import { jobChannel } from '../store/notify.ts';
@@ -131,9 +131,13 @@ export async function closeJob(ctx: Ctx, id: number, hostname: string, health: s
     if (!current) return false;
     // The box could not even start it (qemu did not start, a download failed): the lab's failure, tried again elsewhere or later.
     if (health === 'abnormal' && current.stage === 'boot' && (await countEvents(t.db, id, 'requeue')) < BOOT_RETRIES) {
-      return requeueInTx(ctx, t, current, hostname, `testbox ${hostname} could not start it (an infrastructure failure)`);
+      const reason = `testbox ${hostname} could not start it (an infrastructure failure)`;
+      await countInfraFailure(ctx, t, current, reason);
+      return requeueInTx(ctx, t, current, hostname, reason);
     }
-    return finishInTx(ctx, t, current, { health, stats, from: ACTIVE_STAGES, detail: { testbox: hostname } });
+    // A build the box closes abnormal could not fetch or check out its upstream: more often the upstream's failure than the box's.
+    const boxBlameless = current.build_key != null;
+    return finishInTx(ctx, t, current, { health, stats, from: ACTIVE_STAGES, detail: { testbox: hostname }, boxBlameless });
   });
   if (!closed) throw new ConflictError(`job ${id} was finished meanwhile`);
 }

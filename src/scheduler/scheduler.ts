@@ -15,7 +15,7 @@ import { nextJob, type Assignment } from './dispatch.ts';
 import { closeJob, reportStage, saveResultFile } from './report.ts';
 import { sweep, type SweepReport } from './sweeper.ts';
 import { cancelJob } from './cancel.ts';
-import { beat, register, testboxStatus, type Credentials } from './testboxes.ts';
+import { beat, enable, register, testboxStatus, type Credentials } from './testboxes.ts';
 import { OPEN, type Caller } from './access.ts';
 import { jobCgz } from './jobcgz.ts';
 import { principalOf, type Principal } from '../store/credentials.ts';
@@ -24,6 +24,7 @@ import type { Readable } from 'node:stream';
 import { join } from 'node:path';
 import { GitResolver } from '../stack/git.ts';
 import { loadJob, loadJobs } from './loader.ts';
+import { submitWarnings } from './waiting.ts';
 import { buildDetail, buildList, type BuildFilter } from './build-views.ts';
 import { saveArtifact } from './artifacts.ts';
 import { Bisects } from './bisect/drive.ts';
@@ -52,8 +53,9 @@ export class Scheduler {
     return this.ctx.store;
   }
 
-  submit(jobs: unknown[], caller: Caller = OPEN, idempotencyKey?: string): Promise<SubmitResult[]> {
-    return submitJobs(this.ctx, jobs, caller, idempotencyKey);
+  /** Submits; a job no registered testbox can take is accepted with a warning (it would otherwise wait unseen until queue_timeout). */
+  async submit(jobs: unknown[], caller: Caller = OPEN, idempotencyKey?: string): Promise<SubmitResult[]> {
+    return submitWarnings(this.ctx, await submitJobs(this.ctx, jobs, caller, idempotencyKey));
   }
 
   /** What submit(jobs) would make, without making it. */
@@ -62,11 +64,11 @@ export class Scheduler {
   }
 
   job(id: number): Promise<Job> {
-    return loadJob(this.ctx.store.db, id);
+    return loadJob(this.ctx, id);
   }
 
   async jobs(filter: JobFilter): Promise<Job[]> {
-    return loadJobs(this.ctx.store.db, await listJobs(this.ctx.store.db, filter));
+    return loadJobs(this.ctx, await listJobs(this.ctx.store.db, filter));
   }
 
   /**
@@ -107,6 +109,11 @@ export class Scheduler {
 
   testboxes(): Promise<Testbox[]> {
     return testboxStatus(this.ctx);
+  }
+
+  /** An admin brings a box that left dispatch back. */
+  enableTestbox(hostname: string, caller: Caller = OPEN): Promise<Testbox> {
+    return enable(this.ctx, hostname, caller);
   }
 
   next(hostname: string, waitMs: number, signal?: AbortSignal, caller: Caller = OPEN): Promise<Assignment | null> {

@@ -1,11 +1,13 @@
-// The only periodic work: finish jobs whose stage deadline passed, and jobs
-// held by testboxes that went silent. Each finish is its own transaction
+// The only periodic work: finish jobs whose stage deadline passed, jobs
+// held by testboxes that went silent, and jobs that waited queue_timeout
+// with no registered testbox able to take them (waiting.ts). Each finish is its own transaction
 // guarded by the stage it expects, so two servers sweeping at once cannot
 // finish a job twice.
 import { expiredHealth, isActive, type Health } from '../model/lifecycle.ts';
 import { expiredJobs, getJob, jobsOnTestbox, type JobRow } from '../store/jobs.ts';
 import { listTestboxes } from '../store/testboxes.ts';
 import { finishInTx } from './finish.ts';
+import { sweepUnrunnable } from './waiting.ts';
 import type { Ctx } from './context.ts';
 
 export interface SweepReport {
@@ -51,6 +53,7 @@ export async function sweep(ctx: Ctx, hearingSince = -Infinity): Promise<SweepRe
     const reason = `${row.stage} deadline passed`;
     if (await finishExpired(ctx, row, health, reason)) report.finished.push({ id: row.id, health, reason });
   }
+  report.finished.push(...(await sweepUnrunnable(ctx)));
   if (report.finished.length > 0) ctx.log.info({ finished: report.finished }, 'sweeper finished jobs');
   return report;
 }

@@ -7,14 +7,15 @@
 // the box drops what it no longer holds, and the scheduler ends what the box
 // no longer runs.
 import { ConflictError, NotFoundError, UserError } from '../errors.ts';
-import { getTestbox, heartbeat, listTestboxes, registerTestbox, type TestboxInfo } from '../store/testboxes.ts';
+import { enableTestbox, getTestbox, heartbeat, listTestboxes, registerTestbox, type TestboxInfo } from '../store/testboxes.ts';
+import { dispatchChannel } from '../store/notify.ts';
 import { getJob, jobsOnTestbox, jobIdsOnTestbox } from '../store/jobs.ts';
 import { newToken, secretName, tokenHash } from '../store/credentials.ts';
 import type { HeartbeatReply, Registered, Testbox } from '../api/contract.ts';
 import type { Ctx } from './context.ts';
 import { finishInTx } from './finish.ts';
 import { requeueInTx } from './requeue.ts';
-import { mustBeTestbox, type Caller } from './access.ts';
+import { accountOf, mustBeTestbox, type Caller } from './access.ts';
 
 const HOST = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
@@ -60,7 +61,7 @@ async function endPreviousIncarnation(ctx: Ctx, hostname: string): Promise<numbe
       const current = await getJob(t.db, row.id);
       if (!current || current.stage !== row.stage || current.assigned !== hostname) return false;
       if (current.stage === 'boot') return requeueInTx(ctx, t, current, hostname, reason);
-      return finishInTx(ctx, t, current, { health: 'abnormal', from: [row.stage], detail: { reason, stage: row.stage, testbox: hostname } });
+      return finishInTx(ctx, t, current, { health: 'abnormal', from: [row.stage], detail: { reason, stage: row.stage, testbox: hostname }, boxBlameless: true });
     });
     if (done) ended.push(row.id);
   }
@@ -96,6 +97,20 @@ export async function beat(ctx: Ctx, hostname: string, caller: Caller, running?:
   return { jobs: await jobIdsOnTestbox(ctx.store.db, hostname) };
 }
 
+/** An admin puts a box taken out of dispatch back in; its long-polls are woken to take work at once. */
+export async function enable(ctx: Ctx, hostname: string, caller: Caller): Promise<Testbox> {
+  const a = accountOf(caller);
+  if (a && !a.admin) throw new UserError('forbidden', `only an admin may bring testbox ${hostname} back into dispatch`, { testbox: hostname });
+  const box = await getTestbox(ctx.store.db, hostname);
+  if (!box) throw new NotFoundError('testbox', hostname);
+  await ctx.store.tx(async (t) => {
+    await enableTestbox(t.db, hostname);
+    t.notify(dispatchChannel(box.type, box.arch));
+  });
+  ctx.log.info({ testbox: hostname, was: box.disabled_reason, by: a?.name }, 'testbox back in dispatch');
+  return (await testboxStatus(ctx)).find((b) => b.hostname === hostname)!;
+}
+
 export async function testboxStatus(ctx: Ctx): Promise<Testbox[]> {
   const now = ctx.now();
   const out: Testbox[] = [];
@@ -108,9 +123,11 @@ export async function testboxStatus(ctx: Ctx): Promise<Testbox[]> {
       arch: b.arch,
       max_memory: b.max_memory,
       cpus: b.cpus,
-      state: lost ? 'lost' : jobs.length > 0 ? 'busy' : 'idle',
+      state: b.disabled_reason != null ? 'disabled' : lost ? 'lost' : jobs.length > 0 ? 'busy' : 'idle',
       last_heartbeat: new Date(Number(b.last_heartbeat)).toISOString(),
       jobs,
+      infra_failures: Number(b.infra_failures),
+      disabled_reason: b.disabled_reason,
     });
   }
   return out;

@@ -3,7 +3,8 @@
 import type { JobRow } from '../store/jobs.ts';
 import type { EventRow } from '../store/events.ts';
 import type { BuildFileRow, BuildRow, DepRow } from '../store/builds.ts';
-import type { ArtifactRef, Job, TimelineEntry } from '../api/contract.ts';
+import type { ArtifactRef, Job, TimelineEntry, WaitReason } from '../api/contract.ts';
+import { eligible, type BoxView, type JobView } from '../model/match.ts';
 
 /** One ss dependency of a job, as stored: the wait, its build and the build's files. */
 export interface DepInfo {
@@ -46,6 +47,7 @@ export function jobDetail(row: JobRow, events?: EventRow[], deps: DepInfo[] = []
     job_stage: row.stage,
     job_health: row.health,
     waiting: row.stage === 'submit' && row.deps_pending > 0,
+    wait_reason: null,
     testbox: row.testbox,
     testbox_host: row.assigned,
     result_root: row.result_root,
@@ -81,4 +83,100 @@ export function jobDetail(row: JobRow, events?: EventRow[], deps: DepInfo[] = []
   if (row.build_key) view.build_key = row.build_key;
   if (events) view.timeline = timeline(events);
   return view;
+}
+
+/** A registered testbox as the wait reasons see it. */
+export interface WaitBox {
+  hostname: string;
+  type: string;
+  arch: string;
+  max_memory: number;
+  /** GiB its jobs take now. */
+  used: number;
+  /** It heartbeats (within testbox_lost_after). */
+  live: boolean;
+  /** Why it is out of dispatch, or null. */
+  disabled_reason: string | null;
+}
+
+export interface WaitFacts {
+  boxes: WaitBox[];
+  /** Stage and testbox of each pkgbuild job the job's builds are made by (when known). */
+  pkgbuildJobs?: ReadonlyMap<number, { stage: string; assigned: string | null; testbox: string; placeable: boolean }>;
+  /** Its place in the queue (when asked for: it costs a query). */
+  position?: number;
+  /** When it finishes unrunnable if still no box can take it (no_testbox). */
+  timeoutAt?: number;
+}
+
+const gib = (n: number) => `${Number(n.toFixed(2))} GiB`;
+
+function asJobView(row: JobRow): JobView {
+  return { id: row.id, account: row.account, tbox_type: row.tbox_type, arch: row.arch, memory_minimum: Number(row.memory_minimum), priority: row.priority, pinned_host: row.pinned_host };
+}
+
+/** The box as the dispatch rule sees it: with all its memory (could it ever take the job?) or with what is free now. */
+function asBoxView(b: WaitBox, now: boolean): BoxView {
+  return { hostname: b.hostname, type: b.type, arch: b.arch, freeMemory: now ? b.max_memory - b.used : b.max_memory };
+}
+
+/** The registered testboxes that could ever take the job: model/match's rule with each box empty, the pin aside. */
+export function boxesFor(row: JobRow, boxes: readonly WaitBox[]): WaitBox[] {
+  const job = { ...asJobView(row), pinned_host: null };
+  return boxes.filter((b) => eligible(job, asBoxView(b, false)));
+}
+
+function buildReason(row: JobRow, deps: DepInfo[], facts: WaitFacts): WaitReason {
+  const pending = deps.filter((d) => d.dep.state === 'waiting');
+  const parts = pending.map((d) => {
+    const j = d.build.pkgbuild_job;
+    const pj = j == null ? undefined : facts.pkgbuildJobs?.get(j);
+    const where = pj ? ` (${pj.stage}${pj.assigned ? ` on ${pj.assigned}` : ''}${pj.placeable ? '' : `; no registered testbox can take it: testbox ${pj.testbox}`})` : '';
+    return `build ${d.build.key.slice(0, 12)} of ${d.dep.pkg} ${d.build.state}${j == null ? '' : `, pkgbuild job ${j}${where}`}`;
+  });
+  const message = parts.length > 0 ? `waiting on ${parts.join('; ')}` : `waiting on ${row.deps_pending} build(s)`;
+  return { kind: 'build', message, ...(pending[0] ? { build_key: pending[0].build.key } : {}) };
+}
+
+function boxState(b: WaitBox): string {
+  if (b.disabled_reason != null) return `out of dispatch: ${b.disabled_reason}`;
+  if (!b.live) return 'lost (no heartbeat)';
+  return b.used > 0 ? `busy (${gib(b.used)} of ${gib(b.max_memory)} taken)` : 'idle';
+}
+
+/**
+ * Why a queued job has not started (null once it has): the builds it waits
+ * on, no registered testbox that could take it, the box it is pinned to,
+ * matching boxes that are lost or out of dispatch, or matching boxes all
+ * busy and its place in the queue. The match is model/match's `eligible`.
+ */
+export function waitReason(row: JobRow, deps: DepInfo[], facts: WaitFacts): WaitReason | null {
+  if (row.stage !== 'submit') return null;
+  if (row.deps_pending > 0) return buildReason(row, deps, facts);
+  const matching = boxesFor(row, facts.boxes);
+  const position = facts.position === undefined ? {} : { position: facts.position };
+  if (matching.length === 0) {
+    const types = [...new Set(facts.boxes.map((b) => `${b.type}/${b.arch} ${gib(b.max_memory)}`))];
+    const when = facts.timeoutAt === undefined ? '' : `; it finishes unrunnable at ${new Date(facts.timeoutAt).toISOString()} unless one registers`;
+    return {
+      kind: 'no_testbox',
+      message: `no registered testbox can take it: testbox ${row.testbox} needs a ${row.tbox_type} box of arch ${row.arch} with ${gib(Number(row.memory_minimum))}; registered: ${types.join(', ') || 'none'}${when}`,
+      matching: 0,
+      ...(facts.timeoutAt === undefined ? {} : { timeout_at: iso(facts.timeoutAt)! }),
+    };
+  }
+  if (row.pinned_host != null) {
+    const box = facts.boxes.find((b) => b.hostname === row.pinned_host);
+    return { kind: 'pinned', message: `pinned to testbox ${row.pinned_host}, ${box ? boxState(box) : 'not registered'}`, matching: matching.length, ...position };
+  }
+  const usable = matching.filter((b) => b.live && b.disabled_reason == null);
+  if (usable.length === 0) {
+    const why = matching.map((b) => `${b.hostname} ${boxState(b)}`);
+    return { kind: 'unhealthy', message: `${matching.length} testbox(es) match, none takes jobs: ${why.join('; ')}`, matching: matching.length };
+  }
+  const job = asJobView(row);
+  const free = usable.filter((b) => eligible(job, asBoxView(b, true))).length;
+  const place = facts.position === undefined ? '' : `; position ${facts.position} in the queue`;
+  const message = free > 0 ? `${usable.length} testbox(es) match, ${free} with room for it now: about to be dispatched${place}` : `${usable.length} testbox(es) match, all busy${place}`;
+  return { kind: 'busy', message, matching: matching.length, ...position };
 }

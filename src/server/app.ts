@@ -19,6 +19,7 @@ import { bisectRoutes } from './routes/bisects.ts';
 import { dashboardRoutes } from './routes/dashboard.ts';
 import { compareRoutes } from './routes/compare.ts';
 import { ErrorBody, TAGS } from './schemas.ts';
+import { lockDatabase, sqliteFile } from './lock.ts';
 
 export interface ServerHandle {
   app: FastifyInstance;
@@ -36,7 +37,16 @@ export interface BuildOptions {
 }
 
 export async function buildServer(config: LabConfig, opts: BuildOptions = {}): Promise<ServerHandle> {
-  const store = await Store.open(config.dbUrl, { poolSize: config.dbPool });
+  // One server per SQLite file: the second is refused before it touches the database.
+  const dbFile = sqliteFile(config.dbUrl);
+  const lock = dbFile ? lockDatabase(dbFile) : undefined;
+  let store: Store;
+  try {
+    store = await Store.open(config.dbUrl, { poolSize: config.dbPool });
+  } catch (err) {
+    lock?.release();
+    throw err;
+  }
   const app = Fastify({
     logger: opts.logLevel === false ? false : { level: opts.logLevel ?? 'info' },
     // Long-polls hold requests for up to a minute.
@@ -84,6 +94,7 @@ export async function buildServer(config: LabConfig, opts: BuildOptions = {}): P
       await scheduler.stop();
       await app.close();
       await store.close();
+      lock?.release();
     },
   };
   return handle;

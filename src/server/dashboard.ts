@@ -48,8 +48,8 @@ body{font:14px/1.4 system-ui,sans-serif;margin:1.5em;color:#222}
 h1{font-size:1.4em;margin:0 0 .2em}h2{font-size:1.1em;margin:1.4em 0 .4em}
 table{border-collapse:collapse;margin:.3em 0}td,th{padding:.15em .6em;border-bottom:1px solid #ddd;text-align:left;vertical-align:top}
 td:first-child{white-space:nowrap}th{background:#f4f4f4}code,.mono{font-family:ui-monospace,monospace;font-size:.95em}
-.success,.succeeded,.idle,.good,.done{color:#17702a}.failed,.dependency_failed,.bad,.lost{color:#b3261e}
-.timeout,.abnormal,.skip,.infra{color:#a65c00}.cancel,.cancelled,.pending{color:#777}
+.success,.succeeded,.idle,.good,.done{color:#17702a}.failed,.dependency_failed,.bad,.lost,.disabled,.unrunnable,.no_testbox{color:#b3261e}
+.timeout,.abnormal,.skip,.infra,.unhealthy{color:#a65c00}.cancel,.cancelled,.pending{color:#777}
 figure.plot{margin:.5em 0}figure.plot svg{max-width:100%;height:auto}.message{max-width:60em}
 nav a{margin-right:1em}.muted{color:#777}dl{display:grid;grid-template-columns:max-content auto;gap:.1em 1em}dt{color:#555}dd{margin:0}
 `;
@@ -94,7 +94,7 @@ export interface Overview {
   paged?: boolean;
 }
 
-const HEALTH_CHOICES: [string, string][] = [['', 'any health'], ['not_success', 'all non-success'], ['success', 'success'], ['failed', 'failed'], ['timeout', 'timeout'], ['dependency_failed', 'dependency_failed'], ['abnormal', 'abnormal'], ['cancel', 'cancel']];
+const HEALTH_CHOICES: [string, string][] = [['', 'any health'], ['not_success', 'all non-success'], ['success', 'success'], ['failed', 'failed'], ['timeout', 'timeout'], ['dependency_failed', 'dependency_failed'], ['abnormal', 'abnormal'], ['unrunnable', 'unrunnable'], ['cancel', 'cancel']];
 const STAGE_CHOICES = ['', 'submit', 'boot', 'running', 'post_run', 'finish'];
 
 /** The jobs list's controls: a GET form whose names are GET /api/jobs's query. */
@@ -121,7 +121,16 @@ export function overviewPage(o: Overview): string {
 <h2>Testboxes</h2>
 ${table(
   ['hostname', 'type', 'arch', 'memory', 'cpus', 'state', 'jobs', 'last heartbeat'],
-  o.testboxes.map((b) => [b.hostname, b.type, b.arch, `${b.max_memory} GiB`, b.cpus, state(b.state), b.jobs.map((id, i) => [i ? ' ' : '', jobLink(id)]), when(b.last_heartbeat)]),
+  o.testboxes.map((b) => [
+    b.hostname,
+    b.type,
+    b.arch,
+    `${b.max_memory} GiB`,
+    b.cpus,
+    b.disabled_reason ? html`${state(b.state)} <span class="muted">${b.disabled_reason}; stacklab testbox enable ${b.hostname}</span>` : state(b.state),
+    b.jobs.map((id, i) => [i ? ' ' : '', jobLink(id)]),
+    when(b.last_heartbeat),
+  ]),
   'No testbox has registered. Start one with: stacklab testbox',
 )}
 <h2>Bisects</h2>
@@ -145,7 +154,11 @@ ${table(
   o.jobs.map((j) => [
     jobLink(j.id),
     html`<a href="/?suite=${encodeURIComponent(j.suite)}">${j.suite}</a>`,
-    j.waiting ? html`${state(j.job_stage)} <span class="muted">waiting on ${j.deps.filter((d) => d.wait === 'waiting').length} build(s)</span>` : state(j.job_stage),
+    j.waiting
+      ? html`${state(j.job_stage)} <span class="muted">waiting on ${j.deps.filter((d) => d.wait === 'waiting').length} build(s)</span>`
+      : j.wait_reason && j.wait_reason.kind !== 'busy'
+        ? html`${state(j.job_stage)} <span class="muted">${j.wait_reason.kind.replace('_', ' ')}</span>`
+        : state(j.job_stage),
     state(j.job_health),
     j.testbox_host ?? j.testbox,
     j.deps.map((d, i) => [i ? ', ' : '', html`<a href="/?${new URLSearchParams({ pkg: d.pkg, commit: d.commit }).toString()}">${d.pkg}@<code>${short(d.commit)}</code></a>`]),
@@ -193,6 +206,7 @@ export function jobPage(j: Job): string {
   const body = html`<h1>Job ${j.id} <span class="muted">${j.suite}</span></h1>
 <dl>
 <dt>stage</dt><dd>${state(j.job_stage)}${j.waiting ? ' (waiting on builds)' : ''}</dd>
+${j.wait_reason ? html`<dt>waiting</dt><dd class="wait-reason">${state(j.wait_reason.kind)} ${j.wait_reason.message}</dd>` : ''}
 <dt>health</dt><dd>${state(j.job_health)}</dd>
 <dt>testbox</dt><dd>${j.testbox}${j.testbox_host ? ` → ${j.testbox_host}` : ''}</dd>
 <dt>account</dt><dd>${String(j.my_account ?? '')}</dd>

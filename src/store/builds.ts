@@ -83,11 +83,15 @@ export async function knownBuilds(db: Db, pkg: string): Promise<Pick<BuildRow, '
   return rows.map((r) => ({ ...r, params: JSON.parse(r.params) as Record<string, string> }));
 }
 
-/** Puts a failed (past its memory) or cancelled build back in the queue; true if it did. */
-export async function requeueBuild(db: Db, key: string, fromStates: BuildState[], now: number): Promise<boolean> {
+/**
+ * Puts a failed (past its memory) or cancelled build back in the queue; true
+ * if it did. It runs where the submit asking for it now says (`testbox`):
+ * the group is not part of the key, and the old one may be why it never ran.
+ */
+export async function requeueBuild(db: Db, key: string, fromStates: BuildState[], now: number, testbox?: string): Promise<boolean> {
   const r = await db
     .updateTable('builds')
-    .set({ state: 'queued', attempts: 0, error: null, created_at: now, started_at: null, finished_at: null, pkgbuild_job: null })
+    .set({ state: 'queued', attempts: 0, error: null, created_at: now, started_at: null, finished_at: null, pkgbuild_job: null, ...(testbox === undefined ? {} : { testbox }) })
     .where('key', '=', key)
     .where('state', 'in', fromStates)
     .executeTakeFirst();

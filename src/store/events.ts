@@ -37,3 +37,18 @@ export async function countEvents(db: Kysely<Database>, jobId: number, kind: str
   const r = await db.selectFrom('events').select((eb) => eb.fn.countAll<number>().as('n')).where('job_id', '=', jobId).where('kind', '=', kind).executeTakeFirst();
   return Number(r?.n ?? 0);
 }
+
+/** When each job last became dispatchable again (its last release or requeue), for the jobs that have one. */
+export async function lastQueuedAt(db: Kysely<Database>, jobIds: number[]): Promise<Map<number, number>> {
+  const out = new Map<number, number>();
+  if (jobIds.length === 0) return out;
+  const rows = await db
+    .selectFrom('events')
+    .select(['job_id', (eb) => eb.fn.max('time').as('t')])
+    .where('job_id', 'in', jobIds)
+    .where('kind', 'in', ['release', 'requeue'])
+    .groupBy('job_id')
+    .execute();
+  for (const r of rows) out.set(Number(r.job_id), Number(r.t));
+  return out;
+}

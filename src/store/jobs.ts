@@ -187,3 +187,61 @@ export async function chargeUpload(db: Db, id: number, bytes: number, quota: num
 export async function jobIdsOnTestbox(db: Db, hostname: string): Promise<number[]> {
   return (await db.selectFrom('jobs').select('id').where('assigned', '=', hostname).where('stage', 'in', ACTIVE_STAGES).execute()).map((r) => Number(r.id));
 }
+
+/**
+ * Where a dispatchable job stands among the dispatchable jobs of its type
+ * and arch: 1 + those ahead of it by the claim's order within an account
+ * (priority, then age). Fair sharing between accounts can move it, so this
+ * is an estimate, not a promise.
+ */
+export async function queuePosition(db: Db, job: Pick<JobRow, 'id' | 'tbox_type' | 'arch' | 'priority'>): Promise<number> {
+  const r = await db
+    .selectFrom('jobs')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('stage', '=', 'submit')
+    .where('deps_pending', '=', 0)
+    .where('tbox_type', '=', job.tbox_type)
+    .where('arch', '=', job.arch)
+    .where((eb) => eb.or([eb('priority', '>', job.priority), eb.and([eb('priority', '=', job.priority), eb('id', '<', job.id)])]))
+    .executeTakeFirst();
+  return 1 + Number(r?.n ?? 0);
+}
+
+/** Dispatchable jobs waiting since before `before`, grouped by what a testbox must offer them: the queue-timeout sweep's first look. */
+export async function waitingGroups(db: Db, before: number): Promise<{ tbox_type: string; arch: string; memory_minimum: number }[]> {
+  return db
+    .selectFrom('jobs')
+    .select(['tbox_type', 'arch', 'memory_minimum'])
+    .where('stage', '=', 'submit')
+    .where('deps_pending', '=', 0)
+    .where('submit_time', '<', before)
+    .groupBy(['tbox_type', 'arch', 'memory_minimum'])
+    .execute();
+}
+
+/** The dispatchable jobs of one such group waiting since before `before`. */
+export async function waitingJobsOf(db: Db, g: { tbox_type: string; arch: string; memory_minimum: number }, before: number, limit = 500): Promise<JobRow[]> {
+  const rows = await db
+    .selectFrom('jobs')
+    .selectAll()
+    .where('stage', '=', 'submit')
+    .where('deps_pending', '=', 0)
+    .where('submit_time', '<', before)
+    .where('tbox_type', '=', g.tbox_type)
+    .where('arch', '=', g.arch)
+    .where('memory_minimum', '=', g.memory_minimum)
+    .orderBy('id')
+    .limit(limit)
+    .execute();
+  return rows.map(decodeJob);
+}
+
+/** Jobs by id (any number: asked in chunks the engines' parameter limits allow). */
+export async function jobsByIds(db: Db, ids: number[]): Promise<JobRow[]> {
+  const out: JobRow[] = [];
+  for (let i = 0; i < ids.length; i += 500) {
+    const chunk = ids.slice(i, i + 500);
+    out.push(...(await db.selectFrom('jobs').selectAll().where('id', 'in', chunk).execute()).map(decodeJob));
+  }
+  return out;
+}

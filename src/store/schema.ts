@@ -71,6 +71,11 @@ export interface TestboxesTable {
   token_sha256: string | null;
   /** The lab-issued secret it registered with. */
   secret_name: string | null;
+  /** Infrastructure failures in a row attributed to the box (010). */
+  infra_failures: Generated<number>;
+  /** Why the box was taken out of dispatch; null while it takes jobs (010). */
+  disabled_reason: string | null;
+  disabled_at: number | null;
 }
 
 export interface BuildsTable {

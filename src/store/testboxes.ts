@@ -1,6 +1,7 @@
 // Testboxes: registration (idempotent, a restarted agent re-registers) and heartbeats.
 import type { Kysely, Selectable } from 'kysely';
 import type { Database, TestboxesTable } from './schema.ts';
+import { ACTIVE_STAGES } from '../model/lifecycle.ts';
 
 export type TestboxRow = Selectable<TestboxesTable>;
 
@@ -51,4 +52,49 @@ export async function listTestboxes(db: Kysely<Database>): Promise<TestboxRow[]>
 
 export async function ensureAccount(db: Kysely<Database>, name: string): Promise<void> {
   await db.insertInto('accounts').values({ name }).onConflict((oc) => oc.column('name').doNothing()).execute();
+}
+
+/**
+ * One more infrastructure failure in a row for the box; at `max` it leaves
+ * dispatch with `reason`. Returns true when this failure took it out.
+ */
+export async function recordInfraFailure(db: Kysely<Database>, hostname: string, max: number, reason: string, now: number): Promise<boolean> {
+  const row = await db
+    .updateTable('testboxes')
+    .set((eb) => ({ infra_failures: eb('infra_failures', '+', 1) }))
+    .where('hostname', '=', hostname)
+    .returning(['infra_failures', 'disabled_reason'])
+    .executeTakeFirst();
+  if (!row || row.disabled_reason != null || row.infra_failures < max) return false;
+  await db.updateTable('testboxes').set({ disabled_reason: reason, disabled_at: now }).where('hostname', '=', hostname).where('disabled_reason', 'is', null).execute();
+  return true;
+}
+
+/** A job the box ran to a verdict of its own: its failures in a row start again. */
+export async function resetInfraFailures(db: Kysely<Database>, hostname: string): Promise<void> {
+  await db.updateTable('testboxes').set({ infra_failures: 0 }).where('hostname', '=', hostname).where('infra_failures', '>', 0).execute();
+}
+
+/** Puts a box back into dispatch (an admin's `testbox enable`); false if there is no such box. */
+export async function enableTestbox(db: Kysely<Database>, hostname: string): Promise<boolean> {
+  const r = await db.updateTable('testboxes').set({ infra_failures: 0, disabled_reason: null, disabled_at: null }).where('hostname', '=', hostname).executeTakeFirst();
+  return Number(r.numUpdatedRows) === 1;
+}
+
+/** Every testbox with the GiB its jobs take now: what the wait reasons and the queue timeout look at. */
+export async function testboxesWithUse(db: Kysely<Database>): Promise<(TestboxRow & { used: number })[]> {
+  const rows = await db
+    .selectFrom('testboxes as t')
+    .selectAll('t')
+    .select((eb) =>
+      eb
+        .selectFrom('jobs')
+        .select((e2) => e2.fn.coalesce(e2.fn.sum<number>('memory_minimum'), e2.lit(0)).as('s'))
+        .whereRef('jobs.assigned', '=', 't.hostname')
+        .where('jobs.stage', 'in', ACTIVE_STAGES)
+        .as('used'),
+    )
+    .orderBy('t.hostname')
+    .execute();
+  return rows.map((r) => ({ ...r, used: Number(r.used ?? 0) }));
 }

@@ -47,6 +47,7 @@ function showJob(j: Job, base: string): void {
   if (params) out(`  params     ${params}`);
   for (const [i, p] of ssPackages(j).entries()) out(`  ${i === 0 ? 'ss        ' : '          '} ${p}`);
   out(`  stage      ${j.job_stage}${j.waiting ? ' (waiting for builds)' : ''}`);
+  if (j.wait_reason) out(`  waiting    ${j.wait_reason.kind}: ${j.wait_reason.message}`);
   out(`  health     ${j.job_health ?? '-'}`);
   out(`  os         ${String(j.os)} ${String(j.os_version)} ${String(j.os_arch)}`);
   out(`  result     ${j.result_root}`);

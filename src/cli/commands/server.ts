@@ -67,10 +67,12 @@ export function registerServer(program: Command): void {
     .option('--log-level <level>', 'log level: fatal, error, warn, info, debug, trace or silent (default: info)', logLevel)
     .action(async (flags: ServerFlags) => {
       const server = await startServer(flags, 'info');
+      // Listening for the signal before saying it is up: a SIGTERM right after the announcement still stops it cleanly (its lock removed).
+      const stopped = untilSignal(() => server.stop());
       const cfg = server.scheduler.ctx.config;
       if (flags.json) printJson({ url: server.url, data: cfg.dataDir, lab: cfg.lab.dir, db: server.store.engine });
       else out(`stacklab server listening on ${server.url} (data ${cfg.dataDir}, lab ${cfg.lab.dir}, ${server.store.engine})`);
-      await untilSignal(() => server.stop());
+      await stopped;
     });
 
   serverOptions(program.command('up'))
@@ -87,6 +89,10 @@ export function registerServer(program: Command): void {
       const admin = await firstAdmin(server);
       const agents = await startLocalTestboxes(server, n, flags.logLevel ?? 'warn');
       if (flags.vm > 0) agents.push(...(await startLocalVms(server, flags.vm, flags.vmGroup, flags.logLevel ?? 'warn', !flags.json)));
+      const stopped = untilSignal(async () => {
+        await Promise.all(agents.map((a) => a.stop()));
+        await server.stop();
+      });
       const cfg = server.scheduler.ctx.config;
       if (flags.json) printJson({ url: server.url, data: cfg.dataDir, lab: cfg.lab.dir, testboxes: agents.map((a) => a.hostname), ...(admin ? { admin } : {}) });
       else {
@@ -99,10 +105,7 @@ export function registerServer(program: Command): void {
         out(`Try:  STACKLAB_SERVER=${server.url} npx stacklab submit examples/jobs/host-info.yaml -m`);
         out('Stop with Ctrl-C.');
       }
-      await untilSignal(async () => {
-        await Promise.all(agents.map((a) => a.stop()));
-        await server.stop();
-      });
+      await stopped;
     });
 }
 

@@ -68,10 +68,40 @@ async function monitor(client: ApiClient, ids: number[], timeoutMs: number | und
     return finals;
   }
   const builds = watchBuilds(client, ids, out);
-  const finals = await followJobs(client, ids, { timeoutMs, onEvent: (id, e) => out(eventLine(id, e)) }).finally(() => builds.stop());
+  // Why each job waits, said again whenever it changes (its build moved, it was released, boxes came or went).
+  const waits = new WaitReporter(client);
+  for (const id of ids) waits.check(id);
+  const finals = await followJobs(client, ids, {
+    timeoutMs,
+    onEvent: (id, e) => {
+      out(eventLine(id, e));
+      waits.check(id);
+    },
+  }).finally(() => builds.stop());
   out('');
   for (const j of finals) await printEnding(client, j, builds.shown);
   return finals;
+}
+
+/** submit -m: says why a job waits, when the reason changes (its build moved, it was released, boxes came or went). */
+class WaitReporter {
+  readonly #client: ApiClient;
+  readonly #said = new Map<number, string>();
+  constructor(client: ApiClient) {
+    this.#client = client;
+  }
+
+  check(id: number): void {
+    void this.#client.get<Job>(`/api/jobs/${id}`).then(
+      (j) => {
+        const line = j.wait_reason ? `${j.wait_reason.kind}: ${j.wait_reason.message}` : '';
+        if (!line || this.#said.get(id) === line) return;
+        this.#said.set(id, line);
+        out(`${new Date().toISOString().slice(11, 23)}  job ${id}  waiting  ${line}`);
+      },
+      () => {},
+    );
+  }
 }
 
 /** Cluster jobs, refused before anything is sent: stacklab has no cluster testboxes. */
@@ -171,6 +201,8 @@ export function registerSubmit(program: Command): void {
         if (err instanceof ApiError) throw locateIssues(loaded, err) ?? err;
         throw err;
       }
+      // Accepted, but nothing can run it: said at once (stderr; the submit still succeeded).
+      for (const r of results) if (r.warning) process.stderr.write(`stacklab: warning: ${r.warning}\n`);
       if (!flags.monitor) {
         if (flags.json) printJson(results);
         else printSubmitted(results, client.base);

@@ -1,4 +1,5 @@
-// `stacklab testbox`: a testbox agent talking to a scheduler.
+// `stacklab testbox`: a testbox agent talking to a scheduler; `testbox enable
+// HOST` brings a box the lab took out of dispatch back.
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { homedir } from 'node:os';
@@ -7,7 +8,8 @@ import { pino } from 'pino';
 import { envTestboxSecret } from '../../config.ts';
 import { HOSTNAME_PATTERN, MAC_PATTERN } from '../../api/contract.ts';
 import { Agent } from '../../testbox/agent.ts';
-import { out, printJson, serverOf, serverOption } from '../common.ts';
+import { clientFor, out, printJson, serverOf, serverOption, withJson, withServer, type GlobalOptions } from '../common.ts';
+import type { Testbox } from '../../api/contract.ts';
 import { absolutePath, logLevel, matching, oneOf, positiveInt, positiveNumber } from '../options.ts';
 
 interface Flags {
@@ -32,7 +34,7 @@ interface Flags {
 }
 
 export function registerTestbox(program: Command): void {
-  program
+  const testbox = program
     .command('testbox')
     .description('run a testbox agent: register, heartbeat, take jobs and run them')
     .addOption(serverOption())
@@ -78,5 +80,16 @@ export function registerTestbox(program: Command): void {
         process.once('SIGINT', stop);
         process.once('SIGTERM', stop);
       });
+    });
+
+  withJson(withServer(testbox.command('enable')))
+    .description('bring a testbox taken out of dispatch (too many infrastructure failures in a row) back; an admin, with accounts on')
+    .argument('<host>')
+    .action(async (host: string, _f: GlobalOptions, cmd: Command) => {
+      // testbox's own --server and --json come first: the merged options hold them wherever they were written.
+      const f = cmd.optsWithGlobals<GlobalOptions>();
+      const b = await clientFor(f).post<Testbox>(`/api/testboxes/${encodeURIComponent(host)}/enable`);
+      if (f.json) printJson(b);
+      else out(`testbox ${b.hostname} is back in dispatch (${b.state})`);
     });
 }

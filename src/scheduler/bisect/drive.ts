@@ -254,11 +254,11 @@ export class Bisects {
     return { tbox_type: tboxType(String(req.job.testbox ?? d.testbox)), arch: String(req.job.os_arch ?? d.os_arch) };
   }
 
-  /** The live testboxes that can run the probe jobs, by name: how many probes at once, and where perf samples are spread. */
+  /** The live testboxes that can run the probe jobs, by name: how many probes at once, and where perf samples are spread. A box out of dispatch (testbox health) is not one. */
   async #liveBoxes(req: StoredBisectRequest): Promise<string[]> {
     const { tbox_type, arch } = this.#boxKind(req);
     const now = this.#ctx.now();
-    const boxes = (await listTestboxes(this.#ctx.store.db)).filter((b) => b.type === tbox_type && b.arch === arch && now - b.last_heartbeat <= this.#ctx.config.timing.testboxLostAfter);
+    const boxes = (await listTestboxes(this.#ctx.store.db)).filter((b) => b.type === tbox_type && b.arch === arch && b.disabled_reason == null && now - b.last_heartbeat <= this.#ctx.config.timing.testboxLostAfter);
     return boxes.map((b) => b.hostname).sort();
   }
 

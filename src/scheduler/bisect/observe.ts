@@ -1,7 +1,8 @@
 // What a finished probe job says about its commit, per criterion (SPEC §7).
 // A build that failed for the recipe is evidence for `build` and a skip for
 // `function` and `perf` (never blamed); anything the lab did wrong — a lost
-// testbox, a build lost after its retries, a cancelled probe — is `infra`:
+// testbox, a build lost after its retries, a cancelled probe, a probe no
+// testbox of the lab could take (`unrunnable`) — is `infra`:
 // run again, never counted. The Bayesian rule takes each job as one
 // independent run: one failure after the culprit is strong evidence, so a
 // lab failure must never look like one. A job that ran past its runtime
@@ -29,7 +30,7 @@ export function observe(job: ProbeJob, o: ObserveOptions): Observation {
     if (depHealth !== 'failed') return { outcome: 'infra' };
     return { outcome: o.criterion === 'build' ? 'bad' : 'skip' };
   }
-  if (health === 'abnormal' || health === 'cancel' || health === null) return { outcome: 'infra' };
+  if (health === 'abnormal' || health === 'cancel' || health === 'unrunnable' || health === null) return { outcome: 'infra' };
   // The build succeeded: the job ran.
   if (o.criterion === 'build') return { outcome: 'good' };
   if (o.criterion === 'function') {

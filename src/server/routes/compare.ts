@@ -43,6 +43,6 @@ export const compareRoutes: FastifyPluginAsync<{ scheduler: Scheduler }> = async
         response: { 200: Comparison, ...errorResponses },
       },
     },
-    async (request) => compareJobs(scheduler.store.db, compareQuery(request.query)),
+    async (request) => compareJobs(scheduler.ctx, compareQuery(request.query)),
   );
 };

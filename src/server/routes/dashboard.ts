@@ -85,7 +85,7 @@ export const dashboardRoutes: FastifyPluginAsync<{ scheduler: Scheduler }> = asy
       const bad = [...Value.Errors(CompareQuerySchema, q)][0];
       if (bad) return send(400, comparePage(f, undefined, `${bad.instancePath.replace(/^\//, '') || 'query'}: ${bad.message}`));
       try {
-        return send(200, comparePage(f, await compareJobs(scheduler.store.db, compareQuery(q as Parameters<typeof compareQuery>[0]))));
+        return send(200, comparePage(f, await compareJobs(scheduler.ctx, compareQuery(q as Parameters<typeof compareQuery>[0]))));
       } catch (err) {
         if (err instanceof UserError) return send(400, comparePage(f, undefined, err.message));
         throw err;

@@ -22,6 +22,19 @@ export const testboxRoutes: FastifyPluginAsync<{ scheduler: Scheduler }> = async
   );
 
   app.post(
+    '/api/testboxes/:host/enable',
+    {
+      schema: {
+        tags: ['testboxes'],
+        summary: 'Bring a testbox taken out of dispatch (too many infrastructure failures in a row) back; with accounts on, an admin only',
+        params: HostParams,
+        response: { 200: Testbox, ...errorResponses },
+      },
+    },
+    async (request) => scheduler.enableTestbox(request.params.host, request.caller),
+  );
+
+  app.post(
     '/api/testboxes/register',
     {
       // Public: with accounts on, the lab-issued secret in the body is the credential.
