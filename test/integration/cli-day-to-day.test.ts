@@ -212,6 +212,11 @@ describe('the CLI day to day, against a lab with ss packages', () => {
     const jobs = await cli(['jobs', '--suite', 'use-hello']);
     assert.match(jobs.stdout, /^id +suite +params +testbox +stage +health +submitted +took +ss$/m);
     assert.match(jobs.stdout, new RegExp(`^${first} +use-hello +n=1 +box-1 +finish +success .* hello@v2 \\(${dep.commit.slice(0, 8)}\\) config loud$`, 'm'));
+    const byPkg = await cli(['jobs', '--pkg', 'hello', '--commit', dep.commit.slice(0, 8), '--json']);
+    assert.equal(byPkg.code, 0, byPkg.stderr);
+    assert.ok((JSON.parse(byPkg.stdout) as { id: number }[]).some((j) => j.id === first), 'jobs --pkg --commit finds the job by its ss build');
+    const otherCommit = await cli(['jobs', '--pkg', 'hello', '--commit', dep.commit.startsWith('0000') ? 'ffff' : '0000', '--json']);
+    assert.deepEqual(JSON.parse(otherCommit.stdout), [], 'and not at another commit');
     const builds = await cli(['builds', '--pkg', 'hello']);
     assert.match(builds.stdout, /^key +pkg +commit +config +params +os +state/m);
     assert.match(builds.stdout, new RegExp(`^${key} +hello +${dep.commit.slice(0, 12)} \\(v2\\) +loud +delay=1 +`, 'm'));

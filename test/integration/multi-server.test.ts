@@ -53,7 +53,7 @@ describe('two servers on one PostgreSQL database', { skip: pg ? false : 'Postgre
     writeFileSync(join(lab.lab, 'recipes', 'hello', 'PKGBUILD'), COUNTING_RECIPE);
     // Suites that record every run in $runlog: the test's own witness of "exactly once".
     makeLab(lab.lab, {
-      policy: { ...FAST_POLICY, build_testbox: 'dc-build', allow_local_upstreams: true },
+      policy: { ...FAST_POLICY, build_testbox: 'dc-build', allow_local_upstreams: true, cross_builds: { hello: { riscv64: ARCH } } },
       suites: {
         count: { run: '#!/bin/sh\necho "$STACKLAB_JOB_ID" >> "$runlog"\necho "n: $n"\n' },
         'use-hello-count': { run: '#!/bin/sh\necho "$STACKLAB_JOB_ID" >> "$runlog"\nhello\n' },
@@ -66,9 +66,10 @@ describe('two servers on one PostgreSQL database', { skip: pg ? false : 'Postgre
     servers.push(await startServer({ data, lab: lab.lab, db: db.url }));
     servers.push(await startServer({ data, lab: lab.lab, db: db.url }));
     [a, b] = servers.map((s) => new ApiClient(s.url)) as [ApiClient, ApiClient];
-    // Server A's testboxes take dc jobs (the matrix and every build); server B's take vm jobs (the ss tests).
-    for (const [i, server, name, type] of [[0, 0, 'a-dc-1', 'dc'], [1, 0, 'a-dc-2', 'dc'], [2, 1, 'b-vm-1', 'vm'], [3, 1, 'b-vm-2', 'vm']] as const) {
-      boxes.push(await startTestbox({ server: servers[server]!.url, hostname: name, workdir: join(t.dir, `box-${i}`), extra: ['--type', type] }));
+    // Server A's testboxes take this host's arch (the matrix and every build: the lab cross-builds hello for riscv64 here);
+    // server B's say they are riscv64 and take the ss tests, which ask for it. (All run as processes on this machine.)
+    for (const [i, server, name, arch] of [[0, 0, 'a-dc-1', ARCH], [1, 0, 'a-dc-2', ARCH], [2, 1, 'b-rv-1', 'riscv64'], [3, 1, 'b-rv-2', 'riscv64']] as const) {
+      boxes.push(await startTestbox({ server: servers[server]!.url, hostname: name, workdir: join(t.dir, `box-${i}`), extra: ['--arch', arch] }));
     }
   });
 
@@ -85,7 +86,7 @@ describe('two servers on one PostgreSQL database', { skip: pg ? false : 'Postgre
     const matrixIds = (await b.post<{ job_id: number }[]>('/api/jobs', expandMatrix(counted))).map((r) => r.job_id);
     // ss jobs go in through server A; their builds run on A's boxes, the tests on B's.
     const ssJobs = [];
-    for (const commit of ['v1', 'v2']) for (const config of ['loud', 'quiet']) for (let k = 0; k < 3; k++) ssJobs.push({ suite: 'use-hello-count', testbox: 'vm-2p8g', runtime: 60, 'use-hello-count': { runlog }, ss: { hello: { commit, config, buildlog } } });
+    for (const commit of ['v1', 'v2']) for (const config of ['loud', 'quiet']) for (let k = 0; k < 3; k++) ssJobs.push({ suite: 'use-hello-count', testbox: 'dc', os_arch: 'riscv64', runtime: 60, 'use-hello-count': { runlog }, ss: { hello: { commit, config, buildlog } } });
     const ssIds = (await a.post<{ job_id: number }[]>('/api/jobs', ssJobs)).map((r) => r.job_id);
 
     const all = await Promise.all([...matrixIds, ...ssIds].map((id) => finished(a, id, 120_000)));
@@ -106,7 +107,7 @@ describe('two servers on one PostgreSQL database', { skip: pg ? false : 'Postgre
     // Every ss job was released by a build closed through server A and ran on a box of server B.
     for (const id of ssIds) {
       const j = all.find((x) => x.id === id)!;
-      assert.match(String(j.testbox_host), /^b-vm-/);
+      assert.match(String(j.testbox_host), /^b-rv-/);
       const release = j.timeline!.find((e) => e.event === 'release')!;
       const build = await a.get<Job>(`/api/jobs/${release.pkgbuild_job as number}`);
       assert.match(String(build.testbox_host), /^a-dc-/);

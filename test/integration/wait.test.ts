@@ -69,7 +69,7 @@ describe('a job no testbox can take', () => {
     const mon = await runCli(['submit', file, '-m', '--timeout', '30', '--server', server.url]);
     assert.equal(mon.code, 1, mon.stderr);
     assert.match(mon.stdout, /job \d+ {2}waiting {2}no_testbox: no registered testbox can take it/);
-    assert.match(mon.stdout, /finish {2}health=unrunnable reason=no registered testbox can take it/);
+    assert.match(mon.stdout, /finish {2}health=unrunnable reason="?no registered testbox can take it/);
     assert.match(mon.stdout, /job \d+ {2}quick {2}finish\/unrunnable/);
 
     const wait = await runCli(['job', 'wait', String(vm), '--timeout', '30', '--server', server.url]);

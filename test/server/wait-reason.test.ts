@@ -120,6 +120,8 @@ describe('routes: why a job waits', () => {
     for (let i = 0; i < 2; i++) {
       const [r] = await submit({ suite: 'boot-test' });
       assert.equal(body<{ job: Job }>(await next(BOX.hostname), 200).job.id, r!.job_id);
+      // Started, then lost by the box's fault (a job closed abnormal before it started is handed out again instead).
+      body(await a.inject({ method: 'POST', url: `/api/jobs/${r!.job_id}/stage`, payload: { testbox: BOX.hostname, stage: 'running' } }), 200);
       body(await a.inject({ method: 'POST', url: `/api/jobs/${r!.job_id}/close`, payload: { testbox: BOX.hostname, health: 'abnormal' } }), 200);
     }
     const boxes = body<Testbox[]>(await a.inject({ url: '/api/testboxes' }), 200, Type.Array(Testbox));
@@ -153,6 +155,7 @@ describe('routes: why a job waits', () => {
     const close = async (health: string) => {
       const [r] = await submit({ suite: 'boot-test' });
       body(await next(BOX.hostname), 200);
+      body(await a.inject({ method: 'POST', url: `/api/jobs/${r!.job_id}/stage`, payload: { testbox: BOX.hostname, stage: 'running' } }), 200);
       body(await a.inject({ method: 'POST', url: `/api/jobs/${r!.job_id}/close`, payload: { testbox: BOX.hostname, health } }), 200);
     };
     await close('abnormal');

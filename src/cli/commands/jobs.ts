@@ -86,13 +86,16 @@ export function registerJobs(program: Command): void {
   withJson(withServer(program.command('jobs')))
     .description('list jobs, newest first')
     .option('--stage <stage>', `only jobs in this stage (${STAGES.join(', ')})`, oneOf(STAGES))
-    .option('--health <health>', `only jobs with this health (${HEALTHS.join(', ')})`, oneOf(HEALTHS))
+    .option('--health <health>', `only jobs with this health (${HEALTHS.join(', ')}), or not_success: any other`, oneOf([...HEALTHS, 'not_success']))
     .option('--suite <suite>', 'only jobs of this suite', matching(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, 'a suite name (letters, digits, . _ -)'))
     .option('--account <name>', "only this account's jobs", matching(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, 'an account name (letters, digits, . _ -)'))
+    .option('--pkg <pkg>', 'only jobs with this ss package', matching(/^[a-z0-9][a-z0-9._+-]{0,63}$/, 'an ss package name'))
+    .option('--commit <sha>', 'only jobs with an ss build at a commit starting so (with --pkg: of that package)', matching(/^[0-9a-f]{4,40}$/, '4 to 40 hex digits of a sha'))
+    .option('--bisect <id>', "only this bisect's probe jobs, or none: no bisect's", matching(/^([1-9][0-9]{0,14}|none)$/, 'a bisect id or none'))
     .option('--before <id>', 'only jobs older than this one (the next page: the last id shown)', positiveInt)
     .option('--limit <n>', 'at most this many', integer(1, 1000), 50)
-    .action(async (f: GlobalOptions & { stage?: string; health?: string; suite?: string; account?: string; before?: number; limit: number }) => {
-      const jobs = await clientFor(f).get<Job[]>('/api/jobs', { stage: f.stage, health: f.health, suite: f.suite, account: f.account, before: f.before, limit: f.limit });
+    .action(async (f: GlobalOptions & { stage?: string; health?: string; suite?: string; account?: string; pkg?: string; commit?: string; bisect?: string; before?: number; limit: number }) => {
+      const jobs = await clientFor(f).get<Job[]>('/api/jobs', { stage: f.stage, health: f.health, suite: f.suite, account: f.account, pkg: f.pkg, commit: f.commit, bisect: f.bisect, before: f.before, limit: f.limit });
       if (f.json) return printJson(jobs);
       if (jobs.length === 0) return out('no jobs');
       out(
