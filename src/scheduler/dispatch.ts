@@ -42,10 +42,13 @@ export async function nextJob(ctx: Ctx, hostname: string, waitMs: number, signal
   mustBeTestbox(caller, hostname);
   const deadline = ctx.now() + Math.min(waitMs, ctx.config.timing.longPollMax);
   for (;;) {
-    const box = await getTestbox(ctx.store.db, hostname);
+    let box = await getTestbox(ctx.store.db, hostname);
     if (!box) throw new NotFoundError('testbox', hostname);
     const channel = dispatchChannel(box.type, box.arch);
     const seq = ctx.store.notifier.seq(channel);
+    // Out of dispatch: read it again now that the wake-up count is taken, so an enable that committed
+    // between the first read and the count is seen here rather than slept through until the poll ends.
+    if (box.disabled_reason != null) box = (await getTestbox(ctx.store.db, hostname)) ?? box;
     // A box whose heartbeats stopped is lost, even if an old long-poll of it is still open: it gets no job.
     const alive = ctx.now() - box.last_heartbeat <= ctx.config.timing.testboxLostAfter;
     // A box out of dispatch (too many infrastructure failures in a row) waits, polling, until an admin enables it.
