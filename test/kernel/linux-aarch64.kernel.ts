@@ -84,6 +84,8 @@ describe('the seed job on an aarch64 vm testbox: cross-compiled in the lab, boot
         heartbeat_interval: 2,
         testbox_lost_after: 30,
         boot_timeout: 300,
+        running_grace: 120,
+        post_run_timeout: 300,
         build_runtime: 3600,
         url_rewrites: { 'https://mirrors.tuna.tsinghua.edu.cn/git/linux-next.git': history.dir, 'https://git.archlinux.org/linux.git': recipes },
         cross_builds: { linux: { aarch64: hostArch() } },
