@@ -20,7 +20,7 @@ import { getTestbox, registerTestbox } from '../src/store/testboxes.ts';
 import { createPgDatabase, postgresAvailable } from '../test/support/db.ts';
 import { makeLab } from '../test/support/lab.ts';
 import { tempDir } from '../test/support/tmp.ts';
-import { machine, median, percentile, writeSection } from './report.ts';
+import { machine, median, percentile, writeSection, loadNote } from './report.ts';
 import type { TestboxRow } from '../src/store/testboxes.ts';
 import { prng } from '../test/support/prng.ts';
 
@@ -174,7 +174,7 @@ const table = [
       `| ${r.dialect} | **${f2(r.ratio50)}×** | ${f2(r.ratio99)}× | ${f2(r.claim.p50)} / ${f2(r.claim.p90)} / ${f2(r.claim.p99)} | ${f2(r.floor.p50)} / ${f2(r.floor.p90)} / ${f2(r.floor.p99)} | ${r.ratios.map((x) => `${f2(x)}×`).join(' ')} | ${r.claimed} of ${RUNS * CLAIMS} | p50 ≤ ${GOAL}× ${r.ratio50 <= GOAL ? '✓' : '✗'} |`,
   ),
   '',
-  `${machine()} ${new Date().toISOString().slice(0, 10)}; shared 2 cores, other agents running.`,
+  `${machine()} ${new Date().toISOString().slice(0, 10)}; ${loadNote()}.`,
 ].join('\n');
 console.log(table);
 if (opts.write) writeSection('claim', table);

@@ -14,6 +14,12 @@ export function median(values: number[]): number {
   return percentile([...values].sort((a, b) => a - b), 50);
 }
 
+/** The load average when this process started, and now: how busy the machine was around the figures. */
+const loadAtStart = os.loadavg()[0]!;
+export function loadNote(): string {
+  return `load average ${loadAtStart.toFixed(1)} at the start, ${os.loadavg()[0]!.toFixed(1)} at the end (2 cores: above 2, other work was competing)`;
+}
+
 export function machine(): string {
   return `Machine: ${os.cpus()[0]?.model ?? 'unknown CPU'}, ${os.cpus().length} cores, ${Math.round(os.totalmem() / 1024 ** 3)} GiB, Node ${process.version}, ${os.platform()} ${os.release()}.`;
 }

@@ -26,7 +26,7 @@ import type { Build } from '../src/api/contract.ts';
 import { createPgDatabase, postgresAvailable } from '../test/support/db.ts';
 import { makeSsLab, type SsLab } from '../test/support/ss-lab.ts';
 import { tempDir } from '../test/support/tmp.ts';
-import { machine, median, percentile, writeSection } from './report.ts';
+import { machine, median, percentile, writeSection, loadNote } from './report.ts';
 import { addFloorRoutes, FLOOR_SUBMIT, FLOOR_WAIT, FLOOR_WAKE, startFloorServer } from './floor.ts';
 
 const { values: opts } = parseArgs({
@@ -284,7 +284,7 @@ lines.push(
   '',
   `**Single flight**: 50 concurrent identical submits → ${sf.map((s, i) => `${i === 0 ? 'SQLite' : 'PostgreSQL (two servers)'}: ${s.builds} build, ${s.pkgbuildJobs} pkgbuild job, ${s.jobs} jobs waiting on it`).join('; ')}. Goal: 1 build ${sf.every((s) => s.builds === 1 && s.pkgbuildJobs === 1) ? '✓' : '✗'}.`,
   '',
-  `${machine()} ${new Date().toISOString().slice(0, 10)}; shared 2 cores, other agents running.`,
+  `${machine()} ${new Date().toISOString().slice(0, 10)}; ${loadNote()}.`,
 );
 const text = lines.join('\n');
 console.log(text);
