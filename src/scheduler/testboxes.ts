@@ -79,7 +79,13 @@ async function endPreviousIncarnation(ctx: Ctx, hostname: string): Promise<numbe
 export async function beat(ctx: Ctx, hostname: string, caller: Caller, running?: number[]): Promise<HeartbeatReply> {
   mustBeTestbox(caller, hostname);
   const now = ctx.now();
+  const before = await getTestbox(ctx.store.db, hostname);
   if (!(await heartbeat(ctx.store.db, hostname, now))) throw new NotFoundError('testbox', hostname);
+  // A box heard again after it was lost (a hung or stopped machine that came back) gets no job while lost:
+  // wake its own pending long-poll, so that it claims at once instead of when that poll ends.
+  if (before && now - before.last_heartbeat > ctx.config.timing.testboxLostAfter) {
+    await ctx.store.tx(async (t) => t.notify(dispatchChannel(before.type, before.arch)));
+  }
   if (running) {
     const runs = new Set(running);
     const settled = now - Math.max(3 * ctx.config.timing.heartbeatInterval, IN_FLIGHT_MS);

@@ -233,7 +233,7 @@ describe('a testbox that keeps losing its jobs', () => {
   test('leaves dispatch after N infrastructure failures in a row; testbox enable brings it back', async () => {
     for (let i = 1; i <= 2; i++) {
       const [r] = await api.post<{ job_id: number }[]>('/api/jobs', { suite: 'sleeper', seconds: 60 });
-      await waitFor('the job to run', async () => (await api.get<Job>(`/api/jobs/${r!.job_id}`)).job_stage === 'running', 30_000).catch(async (err: unknown) => {
+      await waitFor('the job to run', async () => (await api.get<Job>(`/api/jobs/${r!.job_id}`)).job_stage === 'running', 60_000).catch(async (err: unknown) => {
         throw new Error(`${String(err)}: ${JSON.stringify(await api.get<Job>(`/api/jobs/${r!.job_id}`))}\n${box.output()}`);
       });
       // The box goes silent mid-job (a hung machine): the sweeper ends the job abnormal, the box's failure.
