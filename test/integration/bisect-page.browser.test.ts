@@ -7,34 +7,18 @@
 // the test is skipped with a message, except under CI, where it must run.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import { tempDir } from '../support/tmp.ts';
 import { makeRepo } from '../support/git.ts';
 import { FAST_POLICY, makeLab } from '../support/lab.ts';
 import { runCli, startServer, startTestbox, type Proc } from '../support/procs.ts';
+import { APP_RECIPE, appC, CHROMIUM, CHROMIUM_ARGS, haveChromium } from '../support/browser.ts';
 import type { Bisect } from '../../src/api/contract.ts';
 
-const CHROMIUM = process.env.STACKLAB_CHROMIUM ?? '/usr/bin/chromium';
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const N = 16;
 const STEP = 9;
-
-const appC = (i: number) => `#include <stdio.h>
-int main(void) { printf("version: ${i}\\n"); return 0; }
-`;
-
-const RECIPE = `pkgname=app
-pkgver=1
-build() {
-  cd "$srcdir/$pkgname"
-  cc -o app app.c
-}
-package() {
-  install -Dm755 "$srcdir/$pkgname/app" "$pkgdir/bin/app"
-}
-`;
 
 // 10 % slower from c9 on; noise from the job id
 const BENCH = `#!/bin/sh
@@ -47,12 +31,7 @@ awk -v s="$STACKLAB_JOB_ID" -v b="$b" 'BEGIN { srand(s); printf "t: %.3f\\n", b 
 const hostile = (i: number) => `commit ${i} "><script>window.__pwned=${i}</script><img src=x onerror="window.__pwned=${i}"></title></svg><b>bold</b>`;
 
 test('the bisect page draws the evidence as SVG in Chromium: one mark per probed commit, the boundary, inert subjects; a screenshot', async (t) => {
-  if (!existsSync(CHROMIUM)) {
-    if (process.env.CI) assert.fail(`Chromium is required under CI but ${CHROMIUM} is missing (apt-get install chromium)`);
-    process.stderr.write(`\n*** ${CHROMIUM} not found: the bisect page browser test is SKIPPED (apt-get install chromium) ***\n\n`);
-    t.skip(`${CHROMIUM} not found`);
-    return;
-  }
+  if (!haveChromium(t, 'the bisect page browser test is')) return;
   const tmp = tempDir();
   const procs: Proc[] = [];
   let ok = false;
@@ -62,7 +41,7 @@ test('the bisect page draws the evidence as SVG in Chromium: one mark per probed
     const lab = makeLab(join(tmp.dir, 'lab'), {
       policy: { ...FAST_POLICY, build_testbox: 'dc-build', allow_local_upstreams: true },
       suites: { bench: { run: BENCH } },
-      files: { 'upstreams/app/app.yaml': `url: ${repo}\n`, 'recipes/app/PKGBUILD': RECIPE },
+      files: { 'upstreams/app/app.yaml': `url: ${repo}\n`, 'recipes/app/PKGBUILD': APP_RECIPE },
     });
     const jobFile = join(tmp.dir, 'job.yaml');
     writeFileSync(jobFile, `suite: bench\ntestbox: dc\nruntime: 60\nss:\n  app:\n    commit: c${N}\n`);
@@ -80,7 +59,7 @@ test('the bisect page draws the evidence as SVG in Chromium: one mark per probed
 
     const profile = join(tmp.dir, 'chromium-profile');
     mkdirSync(profile);
-    const browser = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: ARGS, viewport: { width: 1100, height: 1400 } });
+    const browser = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS, viewport: { width: 1100, height: 1400 } });
     try {
       const page = browser.pages()[0] ?? (await browser.newPage());
       const errors: string[] = [];

@@ -10,34 +10,18 @@
 // message, except under CI, where it must run.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Page } from 'playwright-core';
 import { tempDir } from '../support/tmp.ts';
 import { makeRepo } from '../support/git.ts';
 import { FAST_POLICY, makeLab } from '../support/lab.ts';
 import { runCli, startServer, startTestbox, type Proc } from '../support/procs.ts';
+import { APP_RECIPE, appC, CHROMIUM, CHROMIUM_ARGS, haveChromium } from '../support/browser.ts';
 import { waitFor } from '../support/wait.ts';
 import type { Comparison, Job } from '../../src/api/contract.ts';
 
-const CHROMIUM = process.env.STACKLAB_CHROMIUM ?? '/usr/bin/chromium';
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const RUNS = 3;
-
-const appC = (i: number) => `#include <stdio.h>
-int main(void) { printf("version: ${i}\\n"); return 0; }
-`;
-
-const RECIPE = `pkgname=app
-pkgver=1
-build() {
-  cd "$srcdir/$pkgname"
-  cc -o app app.c
-}
-package() {
-  install -Dm755 "$srcdir/$pkgname/app" "$pkgdir/bin/app"
-}
-`;
 
 // version 3 runs 10 % more instructions (exactly) and takes ~10 % longer (noise from the job id)
 const BENCH = `#!/bin/sh
@@ -70,7 +54,7 @@ test('compare shows the regression by commit (CLI text, --json, bad options) and
     const lab = makeLab(join(tmp.dir, 'lab'), {
       policy: { ...FAST_POLICY, build_testbox: 'dc-build', allow_local_upstreams: true },
       suites: { bench: { run: BENCH } },
-      files: { 'upstreams/app/app.yaml': `url: ${repo}\n`, 'recipes/app/PKGBUILD': RECIPE },
+      files: { 'upstreams/app/app.yaml': `url: ${repo}\n`, 'recipes/app/PKGBUILD': APP_RECIPE },
     });
     const server = await startServer({ data: join(tmp.dir, 'data'), lab });
     procs.push(server);
@@ -150,16 +134,13 @@ test('compare shows the regression by commit (CLI text, --json, bad options) and
     assert.equal(api400.status, 400);
     assert.deepEqual(Object.keys((await api400.json()) as object).sort(), ['details', 'error', 'message']);
 
-    if (!existsSync(CHROMIUM)) {
-      if (process.env.CI) assert.fail(`Chromium is required under CI but ${CHROMIUM} is missing (apt-get install chromium)`);
-      process.stderr.write(`\n*** ${CHROMIUM} not found: the compare page browser checks are SKIPPED (apt-get install chromium) ***\n\n`);
-      t.skip(`${CHROMIUM} not found`);
+    if (!haveChromium(t, 'the compare page browser checks are')) {
       ok = true;
       return;
     }
     const profile = join(tmp.dir, 'chromium-profile');
     mkdirSync(profile);
-    const browser = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: ARGS, viewport: { width: 1200, height: 1400 } });
+    const browser = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS, viewport: { width: 1200, height: 1400 } });
     try {
       const page = browser.pages()[0] ?? (await browser.newPage());
       const errors: string[] = [];
