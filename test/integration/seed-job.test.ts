@@ -18,25 +18,8 @@ import { waitFor } from '../support/wait.ts';
 import { ApiClient } from '../../src/api/client.ts';
 import type { Build, DryRun } from '../../src/api/contract.ts';
 import { hostArch } from '../../src/config.ts';
+import { SEED_JOB as SEED } from '../support/seed.ts';
 
-// The job of the issue, byte for byte.
-const SEED = `suite: host-info
-testbox: vm-2p8g
-os: openeuler
-os_version: 22.03-lts-sp4
-os_arch: aarch64
-host-info:
-ss:
-  linux:
-    fork: linux-next
-    commit: v5.10
-    config: /srv/cci/build-config/linux/openeuler_defconfig_arm64
-    _upstream_url: https://mirrors.tuna.tsinghua.edu.cn/git/linux-next.git
-    _upstream_dir: upstream
-    _pkgbuild_source: https://git.archlinux.org/linux.git
-    pkg_ver: v1
-    testbox: dc-32g
-`;
 
 const STUB_RECIPE = `pkgname=linux
 pkgver=5.10

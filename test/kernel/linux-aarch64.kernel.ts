@@ -27,6 +27,7 @@ import { makeRepo } from '../support/git.ts';
 import { makeLab } from '../support/lab.ts';
 import { runCli, startServer, startTestbox, type Proc } from '../support/procs.ts';
 import { finished } from '../support/wait.ts';
+import { SEED_JOB as SEED } from '../support/seed.ts';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
 const LAB = join(ROOT, 'examples', 'lab');
@@ -49,24 +50,6 @@ const missing = !has('aarch64-linux-gnu-gcc', ['--version'])
 if (missing && process.env.CI) throw new Error(`the aarch64 kernel test cannot run under CI: ${missing}`);
 if (missing) console.log(`# SKIP aarch64 kernel test: ${missing}`);
 
-// The job of the issue, byte for byte.
-const SEED = `suite: host-info
-testbox: vm-2p8g
-os: openeuler
-os_version: 22.03-lts-sp4
-os_arch: aarch64
-host-info:
-ss:
-  linux:
-    fork: linux-next
-    commit: v5.10
-    config: /srv/cci/build-config/linux/openeuler_defconfig_arm64
-    _upstream_url: https://mirrors.tuna.tsinghua.edu.cn/git/linux-next.git
-    _upstream_dir: upstream
-    _pkgbuild_source: https://git.archlinux.org/linux.git
-    pkg_ver: v1
-    testbox: dc-32g
-`;
 
 describe('the seed job on an aarch64 vm testbox: cross-compiled in the lab, booted on qemu virt', { skip: missing || false }, () => {
   const t = tempDir('stacklab-kernel-arm64-');
