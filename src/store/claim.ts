@@ -9,6 +9,7 @@ import { pickAmongAccounts } from '../model/match.ts';
 import type { Db } from './jobs.ts';
 import { decodeJob, type JobRow } from './rows.ts';
 import { markBuilding } from './builds.ts';
+import { memoryInUse } from './testboxes.ts';
 
 export interface BoxState {
   hostname: string;
@@ -24,14 +25,7 @@ export async function boxState(db: Db, hostname: string): Promise<BoxState | und
   const row = await db
     .selectFrom('testboxes as t')
     .select(['t.hostname', 't.type', 't.arch', 't.max_memory'])
-    .select((eb) =>
-      eb
-        .selectFrom('jobs')
-        .select((e2) => e2.fn.coalesce(e2.fn.sum<number>('memory_minimum'), e2.lit(0)).as('s'))
-        .whereRef('jobs.assigned', '=', 't.hostname')
-        .where('jobs.stage', 'in', ACTIVE_STAGES)
-        .as('used'),
-    )
+    .select((eb) => memoryInUse(eb).as('used'))
     .where('t.hostname', '=', hostname)
     .executeTakeFirst();
   return row ? { ...row, used: Number(row.used ?? 0) } : undefined;

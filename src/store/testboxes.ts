@@ -1,5 +1,5 @@
 // Testboxes: registration (idempotent, a restarted agent re-registers) and heartbeats.
-import type { Kysely, Selectable } from 'kysely';
+import type { ExpressionBuilder, Kysely, Selectable } from 'kysely';
 import type { Database, TestboxesTable } from './schema.ts';
 import { ACTIVE_STAGES } from '../model/lifecycle.ts';
 
@@ -81,19 +81,21 @@ export async function enableTestbox(db: Kysely<Database>, hostname: string): Pro
   return Number(r.numUpdatedRows) === 1;
 }
 
+/** The GiB the jobs of testbox `t` (the outer query's alias) take now: a subquery to select as `used`. */
+export function memoryInUse(eb: ExpressionBuilder<Database & { t: Database['testboxes'] }, 't'>) {
+  return eb
+    .selectFrom('jobs')
+    .select((e2) => e2.fn.coalesce(e2.fn.sum<number>('memory_minimum'), e2.lit(0)).as('s'))
+    .whereRef('jobs.assigned', '=', 't.hostname')
+    .where('jobs.stage', 'in', ACTIVE_STAGES);
+}
+
 /** Every testbox with the GiB its jobs take now: what the wait reasons and the queue timeout look at. */
 export async function testboxesWithUse(db: Kysely<Database>): Promise<(TestboxRow & { used: number })[]> {
   const rows = await db
     .selectFrom('testboxes as t')
     .selectAll('t')
-    .select((eb) =>
-      eb
-        .selectFrom('jobs')
-        .select((e2) => e2.fn.coalesce(e2.fn.sum<number>('memory_minimum'), e2.lit(0)).as('s'))
-        .whereRef('jobs.assigned', '=', 't.hostname')
-        .where('jobs.stage', 'in', ACTIVE_STAGES)
-        .as('used'),
-    )
+    .select((eb) => memoryInUse(eb).as('used'))
     .orderBy('t.hostname')
     .execute();
   return rows.map((r) => ({ ...r, used: Number(r.used ?? 0) }));
