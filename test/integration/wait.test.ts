@@ -31,7 +31,7 @@ describe('a job no testbox can take', () => {
   let api: ApiClient;
 
   before(async () => {
-    const lab = makeLab(join(t.dir, 'lab'), { policy: { ...FAST_POLICY, queue_timeout: 4 }, suites: SUITES });
+    const lab = makeLab(join(t.dir, 'lab'), { policy: { ...FAST_POLICY, queue_timeout: 15 }, suites: SUITES });
     server = await startServer({ data: join(t.dir, 'data'), lab });
     box = await startTestbox({ server: server.url, hostname: 'box-a', workdir: join(t.dir, 'box-a'), mem: 8 });
     api = new ApiClient(server.url);
@@ -78,7 +78,7 @@ describe('a job no testbox can take', () => {
       const j = await finished(api, id, 30_000);
       assert.equal(j.job_health, 'unrunnable');
       const fin = j.timeline!.find((e) => e.event === 'finish')!;
-      assert.match(String(fin.reason), /no registered testbox can take it.*queue_timeout 4 s/);
+      assert.match(String(fin.reason), /no registered testbox can take it.*queue_timeout 15 s/);
     }
   });
 });
