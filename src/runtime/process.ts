@@ -15,6 +15,9 @@ export class ProcessRuntime implements Runtime {
 
   async run(req: RunRequest): Promise<RunOutcome> {
     const started = performance.now();
+    // Dropped before it started (the scheduler's word came while the job was
+    // still being set up): nothing is started, or it would run its whole length.
+    if (req.signal?.aborted) return { exitCode: null, signal: null, timedOut: false, aborted: true, durationMs: 0 };
     const out = createWriteStream(req.outputFile, { flags: req.appendOutput ? 'a' : 'w' });
     await once(out, 'open');
     const stdin = req.stdinFile ? createReadStream(req.stdinFile) : undefined;
@@ -58,6 +61,7 @@ export class ProcessRuntime implements Runtime {
       stop();
     };
     req.signal?.addEventListener('abort', onAbort, { once: true });
+    if (req.signal?.aborted) onAbort(); // aborted while the child was being spawned
     const [exitCode, signal] = await exited;
     clearTimeout(timer);
     req.signal?.removeEventListener('abort', onAbort);
