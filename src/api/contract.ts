@@ -217,7 +217,7 @@ export const Testbox = Type.Object({
   max_memory: Type.Number(),
   cpus: Type.Integer(),
   state: Type.Union([Type.Literal('idle'), Type.Literal('busy'), Type.Literal('lost'), Type.Literal('disabled')], {
-    description: 'disabled: out of dispatch after testbox_max_infra_failures infrastructure failures in a row, until `stacklab testbox enable`',
+    description: 'disabled: out of dispatch after testbox_max_infra_failures infrastructure failures in a row, until `stacklab testbox enable` or a passing health-check job',
   }),
   last_heartbeat: Iso(),
   jobs: Type.Array(Type.Integer()),

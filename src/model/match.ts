@@ -10,6 +10,8 @@ export interface BoxView {
   arch: string;
   /** GiB not taken by the jobs the box already runs. */
   freeMemory: number;
+  /** Out of dispatch (too many infrastructure failures in a row): only a health-check job pinned to it. */
+  disabled?: boolean;
 }
 
 export interface JobView {
@@ -21,11 +23,19 @@ export interface JobView {
   priority: number;
   /** Only this testbox may take it (a bisect spreading a commit's samples over the lab's testboxes). */
   pinned_host?: string | null;
+  /** A health-check job: the one kind a box out of dispatch may take (pinned to it). */
+  health_check?: boolean;
 }
 
-/** A dispatchable job can run on a box of its type and arch with enough free memory (and, if it is pinned, on that box only). */
+/**
+ * A dispatchable job can run on a box of its type and arch with enough free
+ * memory (and, if it is pinned, on that box only); a box out of dispatch
+ * takes only a health-check job pinned to it.
+ */
 export function eligible(job: JobView, box: BoxView): boolean {
-  return job.tbox_type === box.type && job.arch === box.arch && job.memory_minimum <= box.freeMemory && (job.pinned_host == null || job.pinned_host === box.hostname);
+  const pinnedHere = job.pinned_host != null && job.pinned_host === box.hostname;
+  if (box.disabled && !(job.health_check === true && pinnedHere)) return false;
+  return job.tbox_type === box.type && job.arch === box.arch && job.memory_minimum <= box.freeMemory && (job.pinned_host == null || pinnedHere);
 }
 
 /** Within one account: highest priority first, then oldest. */

@@ -51,8 +51,9 @@ export async function nextJob(ctx: Ctx, hostname: string, waitMs: number, signal
     if (box.disabled_reason != null) box = (await getTestbox(ctx.store.db, hostname)) ?? box;
     // A box whose heartbeats stopped is lost, even if an old long-poll of it is still open: it gets no job.
     const alive = ctx.now() - box.last_heartbeat <= ctx.config.timing.testboxLostAfter;
-    // A box out of dispatch (too many infrastructure failures in a row) waits, polling, until an admin enables it.
-    const row = alive && box.disabled_reason == null ? await claimFor(ctx, box) : undefined;
+    // A box out of dispatch (too many infrastructure failures in a row) takes only a health-check job pinned
+    // to it (the claim's rule, model/match.ts), until that passes or an admin enables it.
+    const row = alive ? await claimFor(ctx, box) : undefined;
     if (row) return assignment(ctx, row, box);
     const left = deadline - ctx.now();
     if (left <= 0 || signal?.aborted) return null;

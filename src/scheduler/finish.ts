@@ -9,10 +9,10 @@ import { addEvent } from '../store/events.ts';
 import { buildFiles, countWaiters, detachJob, endBuild, failWaiters as failWaitersOf, getBuildForUpdate, releaseWaiters, waitersOf, type BuildRow } from '../store/builds.ts';
 import type { Tx } from '../store/db.ts';
 import type { Health, Stage } from '../store/schema.ts';
-import { jobChannel } from '../store/notify.ts';
+import { dispatchChannel, jobChannel } from '../store/notify.ts';
 import { signalWork } from './work.ts';
 import { isActive } from '../model/lifecycle.ts';
-import { recordInfraFailure, resetInfraFailures } from '../store/testboxes.ts';
+import { enableTestbox, getTestbox, recordInfraFailure, resetInfraFailures } from '../store/testboxes.ts';
 import { requiredArtifacts } from '../artifacts/layout.ts';
 import type { DepFailure, Stats } from '../api/contract.ts';
 import type { Ctx } from './context.ts';
@@ -61,6 +61,7 @@ export async function countInfraFailure(ctx: Ctx, t: Tx, row: JobRow, reason: st
 
 async function testboxVerdict(ctx: Ctx, t: Tx, row: JobRow, o: FinishOptions): Promise<void> {
   const host = row.assigned!;
+  if (row.health_check === 1) return healthCheckVerdict(ctx, t, row, o);
   if (o.health === 'success' || o.health === 'failed' || o.health === 'timeout') return resetInfraFailures(t.db, host);
   if (o.health !== 'abnormal' || o.boxBlameless) return;
   const max = ctx.config.lab.policy.testbox_max_infra_failures;
@@ -69,8 +70,26 @@ async function testboxVerdict(ctx: Ctx, t: Tx, row: JobRow, o: FinishOptions): P
   const reason = `${max} infrastructure failures in a row (the last: job ${row.id}, ${why})`;
   if (await recordInfraFailure(t.db, host, max, reason, ctx.now())) {
     await addEvent(t.db, row.id, 'testbox_disabled', ctx.now(), { testbox: host, reason });
-    t.after(() => ctx.log.warn({ testbox: host, reason }, 'testbox taken out of dispatch (stacklab testbox enable to bring it back)'));
+    t.after(() => ctx.log.warn({ testbox: host, reason }, 'testbox taken out of dispatch (stacklab testbox enable, or a passing health check, brings it back)'));
   }
+}
+
+/**
+ * A health-check job's end (LAVA's): passing, it brings its box back into
+ * dispatch if it was out, and its failures in a row start again; failing
+ * (or ending abnormal) the box stays where it was — a box out of dispatch
+ * waits for the next health check or an admin.
+ */
+async function healthCheckVerdict(ctx: Ctx, t: Tx, row: JobRow, o: FinishOptions): Promise<void> {
+  const host = row.assigned!;
+  if (o.health !== 'success') return;
+  const box = await getTestbox(t.db, host);
+  if (!box) return;
+  await enableTestbox(t.db, host);
+  if (box.disabled_reason == null) return;
+  await addEvent(t.db, row.id, 'testbox_enabled', ctx.now(), { testbox: host, was: box.disabled_reason, by: 'health check' });
+  t.notify(dispatchChannel(box.type, box.arch));
+  t.after(() => ctx.log.info({ testbox: host, job: row.id, was: box.disabled_reason }, 'testbox back in dispatch: its health check passed'));
 }
 
 /** A build's files are all recorded, by its current job, and on disk with their size. */

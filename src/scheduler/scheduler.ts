@@ -15,7 +15,7 @@ import { nextJob, type Assignment } from './dispatch.ts';
 import { closeJob, reportStage, saveResultFile } from './report.ts';
 import { sweep, type SweepReport } from './sweeper.ts';
 import { cancelJob } from './cancel.ts';
-import { beat, enable, register, testboxStatus, type Credentials } from './testboxes.ts';
+import { beat, enable, register, submitHealthCheck, testboxStatus, type Credentials } from './testboxes.ts';
 import { OPEN, type Caller } from './access.ts';
 import { jobCgz } from './jobcgz.ts';
 import { principalOf, type Principal } from '../store/credentials.ts';
@@ -114,6 +114,11 @@ export class Scheduler {
   /** An admin brings a box that left dispatch back. */
   enableTestbox(hostname: string, caller: Caller = OPEN): Promise<Testbox> {
     return enable(this.ctx, hostname, caller);
+  }
+
+  /** An admin's health-check job for one box: passing, it brings the box back into dispatch. */
+  healthCheck(hostname: string, job: unknown, caller: Caller = OPEN): Promise<SubmitResult> {
+    return submitHealthCheck(this.ctx, hostname, job, caller);
   }
 
   next(hostname: string, waitMs: number, signal?: AbortSignal, caller: Caller = OPEN): Promise<Assignment | null> {

@@ -18,17 +18,21 @@ export interface BoxState {
   max_memory: number;
   /** GiB taken by the jobs the box holds. */
   used: number;
+  /** Out of dispatch: it takes only a health-check job pinned to it. */
+  disabled: boolean;
 }
 
 /** The testbox with the memory its jobs take. */
 export async function boxState(db: Db, hostname: string): Promise<BoxState | undefined> {
   const row = await db
     .selectFrom('testboxes as t')
-    .select(['t.hostname', 't.type', 't.arch', 't.max_memory'])
+    .select(['t.hostname', 't.type', 't.arch', 't.max_memory', 't.disabled_reason'])
     .select((eb) => memoryInUse(eb).as('used'))
     .where('t.hostname', '=', hostname)
     .executeTakeFirst();
-  return row ? { ...row, used: Number(row.used ?? 0) } : undefined;
+  if (!row) return undefined;
+  const { disabled_reason, ...box } = row;
+  return { ...box, used: Number(row.used ?? 0), disabled: disabled_reason != null };
 }
 
 /** The advisory lock PostgreSQL's claim takes per box (migrations/003), so two servers claiming for one box run one after the other. */
@@ -58,6 +62,7 @@ export async function claimNext(db: Db, c: Claim): Promise<JobRow | undefined> {
         .where('j.deps_pending', '=', 0)
         .where('j.memory_minimum', '<=', free)
         .where((eb) => eb.or([eb('j.pinned_host', 'is', null), eb('j.pinned_host', '=', c.box.hostname)]))
+        .$if(c.box.disabled, (q) => q.where('j.health_check', '=', 1).where('j.pinned_host', '=', c.box.hostname))
         .orderBy('j.priority', 'desc')
         .orderBy('j.id', 'asc')
         .limit(1)

@@ -47,6 +47,8 @@ export interface JobsTable {
   result_bytes: Generated<number>;
   /** Only this testbox may take the job (a lab bisect spreading a commit's samples); null: any of its type and arch. */
   pinned_host: string | null;
+  /** 1: a health-check job (pinned), the one kind a testbox out of dispatch may take; passing, it brings the box back. */
+  health_check: Generated<number>;
 }
 
 export interface EventsTable {

@@ -22,6 +22,7 @@ import type { Job, Testbox } from '../../src/api/contract.ts';
 const SUITES = {
   sleeper: { run: '#!/bin/sh\nsleep "${seconds:-30}"\necho "slept: 1"\n' },
   quick: { run: '#!/bin/sh\necho "ran: 1"\n' },
+  broken: { run: '#!/bin/sh\necho "the box is not well" >&2\nexit 1\n' },
 };
 
 describe('a job no testbox can take', () => {
@@ -230,7 +231,8 @@ describe('a testbox that keeps losing its jobs', () => {
     t.cleanup();
   });
 
-  test('leaves dispatch after N infrastructure failures in a row; testbox enable brings it back', async () => {
+  /** Two jobs in a row lost by the box (it goes silent mid-job: a hung machine): it leaves dispatch. */
+  async function loseTwoJobs(): Promise<void> {
     for (let i = 1; i <= 2; i++) {
       const [r] = await api.post<{ job_id: number }[]>('/api/jobs', { suite: 'sleeper', seconds: 60 });
       await waitFor('the job to run', async () => (await api.get<Job>(`/api/jobs/${r!.job_id}`)).job_stage === 'running', 60_000).catch(async (err: unknown) => {
@@ -243,6 +245,12 @@ describe('a testbox that keeps losing its jobs', () => {
       assert.equal(j.job_health, 'abnormal');
       assert.match(String(j.timeline!.find((e) => e.event === 'finish')!.reason), /testbox box-a silent/);
     }
+  }
+
+  const boxA = async (): Promise<Testbox> => (await api.get<Testbox[]>('/api/testboxes')).find((x) => x.hostname === 'box-a')!;
+
+  test('leaves dispatch after N infrastructure failures in a row; testbox enable brings it back', async () => {
+    await loseTwoJobs();
     const list = await runCli(['testboxes', '--server', server.url]);
     assert.match(list.stdout, /box-a\s+dc\s+\S+\s+8G\s+\d+\s+disabled/);
     assert.match(list.stdout, /box-a: out of dispatch: 2 infrastructure failures in a row .*stacklab testbox enable box-a/);
@@ -264,6 +272,46 @@ describe('a testbox that keeps losing its jobs', () => {
     assert.equal((await finished(api, quick!.job_id, 60_000)).job_health, 'success');
     const missing = await runCli(['testbox', 'enable', 'no-such-box', '--server', server.url]);
     assert.notEqual(missing.code, 0);
+  });
+
+  test('out of dispatch, the box takes only its health check; a passing one brings it back, a failing one does not', async () => {
+    await loseTwoJobs();
+    assert.equal((await boxA()).state, 'disabled');
+    const [queued] = await api.post<{ job_id: number }[]>('/api/jobs', { suite: 'quick' });
+    const broken = join(t.dir, 'broken.yaml');
+    const quick = join(t.dir, 'check.yaml');
+    writeFileSync(broken, 'suite: broken\n');
+    writeFileSync(quick, 'suite: quick\n');
+
+    const bad = await runCli(['testbox', 'health-check', 'box-a', broken, '--server', server.url, '--json']);
+    assert.equal(bad.code, 0, bad.stderr);
+    const badJob = await finished(api, (JSON.parse(bad.stdout) as { job_id: number }).job_id, 60_000);
+    assert.equal(badJob.testbox_host, 'box-a', 'the health check ran on the box out of dispatch');
+    assert.equal(badJob.job_health, 'failed');
+    assert.equal((await boxA()).state, 'disabled', 'a failing health check leaves the box out');
+    assert.equal((await api.get<Job>(`/api/jobs/${queued!.job_id}`)).job_stage, 'submit', 'an ordinary job still waits');
+
+    const good = await runCli(['testbox', 'health-check', 'box-a', quick, '--server', server.url]);
+    assert.equal(good.code, 0, good.stderr);
+    const id = Number(/health check job (\d+) submitted for testbox box-a/.exec(good.stdout)?.[1]);
+    assert.ok(id > 0, good.stdout);
+    const check = await finished(api, id, 60_000);
+    assert.equal(check.job_health, 'success');
+    assert.ok(check.timeline!.some((e) => e.event === 'testbox_enabled'), JSON.stringify(check.timeline));
+    const b = await boxA();
+    assert.notEqual(b.state, 'disabled');
+    assert.equal(b.infra_failures, 0);
+    // back in dispatch: the job that waited runs (within a long-poll even if a wake-up was missed)
+    assert.equal((await finished(api, queued!.job_id, 60_000)).job_health, 'success');
+
+    const nobox = await runCli(['testbox', 'health-check', 'no-such-box', quick, '--server', server.url]);
+    assert.notEqual(nobox.code, 0);
+    assert.match(nobox.stderr, /no-such-box/);
+    const two = join(t.dir, 'two.yaml');
+    writeFileSync(two, 'suite: quick\nx:\n- 1\n- 2\n');
+    const many = await runCli(['testbox', 'health-check', 'box-a', two, '--server', server.url]);
+    assert.equal(many.code, 2, many.stderr);
+    assert.match(many.stderr, /a health check is one job/);
   });
 });
 

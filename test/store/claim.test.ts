@@ -1,7 +1,8 @@
 // The claim in SQL against the reference rules of model/match.ts, on both
 // dialects: for random mixes of jobs, accounts, priorities, memory and
 // testboxes (some jobs pinned to one box, one of them to a box that is not
-// there), every claim returns exactly the job pickJob would.
+// there, some of them health checks) and a box out of dispatch for a while,
+// every claim returns exactly the job pickJob would.
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { dialects } from '../support/db.ts';
@@ -49,22 +50,28 @@ for (const dialect of await dialects()) {
             const priority = pick([0, 0, 0, 1, 5]);
             const deps_pending = r() < 0.15 ? 1 : 0;
             const pinned_host = r() < 0.25 ? pick(tbox_type === 'vm' ? ['vm-a', 'dc-a'] : ['dc-a', 'dc-b', 'dc-gone']) : null;
+            const health_check = pinned_host !== null && r() < 0.5;
             await ensureAccount(db, account);
             const id = await insertJob(db, {
               account, suite: 'echo', testbox: tbox_type, tbox_type, arch, os: 'debian', os_version: '12', memory_minimum, priority,
               runtime: 60, stage: 'submit', deps_pending, submit_time: t.clock.now, result_root: `/r/${i}`, spec: { suite: 'echo' } as ResolvedJob, pinned_host,
+              health_check: health_check ? 1 : 0,
             });
-            jobs.push({ id, account, tbox_type, arch, memory_minimum, priority, pinned_host, stage: 'submit', assigned: null, deps_pending });
+            jobs.push({ id, account, tbox_type, arch, memory_minimum, priority, pinned_host, health_check, stage: 'submit', assigned: null, deps_pending });
           }
+          // dc-a is out of dispatch for the first half: it takes only the health checks pinned to it
+          await db.updateTable('testboxes').set({ disabled_reason: 'test', disabled_at: t.clock.now }).where('hostname', '=', 'dc-a').execute();
           let claims = 0;
+          const whileDisabled: number[] = [];
           for (let round = 0; round < 80; round++) {
+            if (round === 40) await db.updateTable('testboxes').set({ disabled_reason: null, disabled_at: null }).where('hostname', '=', 'dc-a').execute();
             const b = pick(boxes);
             const box = (await getTestbox(db, b.hostname))!;
             const used = jobs.filter((j) => j.assigned === b.hostname && isActive(j.stage)).reduce((s, j) => s + j.memory_minimum, 0);
             const active = new Map<string, number>();
             for (const j of jobs) if (isActive(j.stage)) active.set(j.account, (active.get(j.account) ?? 0) + 1);
             const dispatchable = jobs.filter((j) => j.stage === 'submit' && j.deps_pending === 0);
-            const want = used >= box.max_memory ? undefined : pickJob(dispatchable, { hostname: box.hostname, type: box.type, arch: box.arch, freeMemory: box.max_memory - used }, active);
+            const want = used >= box.max_memory ? undefined : pickJob(dispatchable, { hostname: box.hostname, type: box.type, arch: box.arch, freeMemory: box.max_memory - used, disabled: box.disabled_reason != null }, active);
             const got = await claimFor(t.scheduler.ctx, box);
             assert.equal(got?.id, want?.id, `round ${round}: box ${b.hostname}`);
             if (got) {
@@ -72,6 +79,7 @@ for (const dialect of await dialects()) {
               const j = jobs.find((x) => x.id === got.id)!;
               j.stage = 'boot';
               j.assigned = b.hostname;
+              if (box.disabled_reason != null) whileDisabled.push(j.id);
               assert.equal(got.stage, 'boot');
               assert.equal(got.assigned, b.hostname);
             }
@@ -88,6 +96,7 @@ for (const dialect of await dialects()) {
           assert.ok(pinnedClaims.length > 0, 'some pinned job was claimed');
           for (const j of pinnedClaims) assert.equal(j.assigned, j.pinned_host, `job ${j.id} went to its pinned box`);
           assert.ok(jobs.every((j) => j.pinned_host !== 'dc-gone' || j.stage === 'submit'), 'a job pinned to an absent box waits');
+          for (const id of whileDisabled) assert.ok(jobs.find((j) => j.id === id)!.health_check, `job ${id} went to a box out of dispatch and is no health check`);
         } finally {
           await t.cleanup();
         }

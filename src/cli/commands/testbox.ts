@@ -1,5 +1,6 @@
 // `stacklab testbox`: a testbox agent talking to a scheduler; `testbox enable
-// HOST` brings a box the lab took out of dispatch back.
+// HOST` brings a box the lab took out of dispatch back, `testbox health-check
+// HOST JOB` lets a passing job do it.
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { homedir } from 'node:os';
@@ -9,7 +10,10 @@ import { envTestboxSecret } from '../../config.ts';
 import { HOSTNAME_PATTERN, MAC_PATTERN } from '../../api/contract.ts';
 import { Agent } from '../../testbox/agent.ts';
 import { clientFor, out, printJson, serverOf, serverOption, withJson, withServer, type GlobalOptions } from '../common.ts';
-import type { Testbox } from '../../api/contract.ts';
+import type { SubmitResult, Testbox } from '../../api/contract.ts';
+import { UserError } from '../../errors.ts';
+import { attachUploads } from '../uploads.ts';
+import { combined, loadFiles, loadOptions, rawArgsOf, splitArgs, withJobInput, type JobInputFlags } from './job-input.ts';
 import { absolutePath, logLevel, matching, oneOf, positiveInt, positiveNumber } from '../options.ts';
 
 interface Flags {
@@ -91,5 +95,20 @@ export function registerTestbox(program: Command): void {
       const b = await clientFor(f).post<Testbox>(`/api/testboxes/${encodeURIComponent(host)}/enable`);
       if (f.json) printJson(b);
       else out(`testbox ${b.hostname} is back in dispatch (${b.state})`);
+    });
+
+  withJobInput(withJson(withServer(testbox.command('health-check'))), { layers: false })
+    .description('submit a health-check job for one testbox (a job file and key=value overrides): pinned to it, the one job it takes while out of dispatch; when it passes, the box is back in; an admin, with accounts on')
+    .argument('<host>')
+    .argument('<args...>', 'one job file (YAML) and key=value overrides')
+    .action(async (host: string, raw: string[], _f: GlobalOptions, cmd: Command) => {
+      const f = cmd.optsWithGlobals<GlobalOptions & JobInputFlags>();
+      const args = splitArgs(raw);
+      const loaded = combined(loadFiles(args, loadOptions(f, args, rawArgsOf(program), { userDefaults: false, requireSuite: true })));
+      if (loaded.jobs.length !== 1) throw new UserError('bad_usage', `a health check is one job; ${args.files.join(', ')} make ${loaded.jobs.length}`);
+      attachUploads(loaded.jobs);
+      const r = await clientFor(f).post<SubmitResult>(`/api/testboxes/${encodeURIComponent(host)}/health-check`, loaded.jobs[0]);
+      if (f.json) printJson(r);
+      else out(`health check job ${r.job_id} submitted for testbox ${host}: when it passes, ${host} is back in dispatch (stacklab job show ${r.job_id})`);
     });
 }

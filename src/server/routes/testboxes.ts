@@ -6,7 +6,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { Readable } from 'node:stream';
 import type { Scheduler } from '../../scheduler/scheduler.ts';
-import { ArtifactStored, Assignment, CloseReport, HeartbeatBody, HeartbeatReply, Holder, Ok, Registered, ResultStored, StageReport, Testbox, TestboxRegistration } from '../../api/contract.ts';
+import { ArtifactStored, Assignment, CloseReport, HeartbeatBody, HeartbeatReply, Holder, Ok, Registered, ResultStored, StageReport, SubmitResult, Testbox, TestboxRegistration } from '../../api/contract.ts';
 import { errorResponses, HostParams, IdParams } from '../schemas.ts';
 import { clientGone } from '../errors.ts';
 
@@ -32,6 +32,22 @@ export const testboxRoutes: FastifyPluginAsync<{ scheduler: Scheduler }> = async
       },
     },
     async (request) => scheduler.enableTestbox(request.params.host, request.caller),
+  );
+
+  app.post(
+    '/api/testboxes/:host/health-check',
+    {
+      schema: {
+        tags: ['testboxes'],
+        summary: 'Submit a health-check job for one testbox: pinned to it, the one job it takes while out of dispatch; when it passes, the box is back in. With accounts on, an admin only',
+        description: 'Body: one job object, as for POST /api/jobs. Its testbox group and os_arch default to the box\'s and must match it.',
+        params: HostParams,
+        body: Type.Object({}, { additionalProperties: true }),
+        response: { 200: SubmitResult, ...errorResponses },
+      },
+      bodyLimit: 64 * 1024 * 1024,
+    },
+    async (request) => scheduler.healthCheck(request.params.host, request.body, request.caller),
   );
 
   app.post(
