@@ -111,6 +111,23 @@ for (const dialect of await dialects()) {
       });
     });
 
+    test('a lost box heard again takes the queued job at once: its heartbeat wakes its own open long-poll', async () => {
+      await withScheduler(dialect, async (t) => {
+        await t.scheduler.registerTestbox(BOX);
+        const job_id = await submitOne(t, [{ suite: 'echo' }]);
+        // the box went silent (a stopped machine): lost, it gets no job, and its poll waits
+        t.clock.now += t.config.timing.testboxLostAfter + 1000;
+        const started = Date.now();
+        const waiting = t.scheduler.next('box-1', 20_000);
+        await new Promise((r) => setTimeout(r, 100));
+        assert.equal((await t.scheduler.job(job_id)).job_stage, 'submit', 'a lost box takes no job');
+        await t.scheduler.heartbeat('box-1');
+        const a = await waiting;
+        assert.equal(a?.job.id, job_id);
+        assert.ok(Date.now() - started < 5000, `the poll waited ${Date.now() - started} ms after the heartbeat`);
+      });
+    });
+
     test('a job too big for the box waits; a box with room takes it', async () => {
       await withScheduler(dialect, async (t) => {
         await t.scheduler.registerTestbox({ ...BOX, hostname: 'small', max_memory: 2 });
