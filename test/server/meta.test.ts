@@ -57,7 +57,7 @@ describe('routes: meta and the OpenAPI document', () => {
       'PUT /api/jobs/{id}/artifact/{name}',
       'PUT /api/jobs/{id}/result/{*}',
     ]);
-    assert.deepEqual(byTag.get('testboxes'), ['GET /api/testboxes', 'POST /api/testboxes/{host}/enable']);
+    assert.deepEqual(byTag.get('testboxes'), ['GET /api/testboxes', 'POST /api/testboxes/{host}/enable', 'POST /api/testboxes/{host}/health-check']);
     assert.ok(byTag.get('jobs')!.includes('POST /api/jobs'));
   });
 });

@@ -182,5 +182,19 @@ describe('routes: testbox enable with accounts on', () => {
     refusal(await enable(), 401, 'unauthorized');
     refusal(await enable(user), 403, 'forbidden');
     body(await enable(admin), 200, Testbox);
+
+    // a health check likewise, and it must fit the box
+    const check = (job: unknown, token?: string) =>
+      a.inject({ method: 'POST', url: `/api/testboxes/${BOX.hostname}/health-check`, payload: job as object, ...(token ? { headers: { authorization: `Bearer ${token}` } } : {}) });
+    refusal(await check({ suite: 'boot-test' }), 401, 'unauthorized');
+    refusal(await check({ suite: 'boot-test' }, user), 403, 'forbidden');
+    refusal(await check({ suite: 'boot-test', testbox: 'vm-2p8g' }, admin), 400, 'invalid_job');
+    refusal(await check({ suite: 'no-such-suite' }, admin), 400, 'invalid_job');
+    const [job] = [body<{ job_id: number }>(await check({ suite: 'boot-test' }, admin), 200)];
+    const shown = body<Job>(await a.inject({ url: `/api/jobs/${job!.job_id}`, headers: { authorization: `Bearer ${admin}` } }), 200);
+    assert.equal(shown.wait_reason?.kind, 'pinned');
+    assert.match(shown.wait_reason!.message, new RegExp(`pinned to testbox ${BOX.hostname}`));
+    const nobox = await a.inject({ method: 'POST', url: '/api/testboxes/nobody/health-check', payload: { suite: 'boot-test' }, headers: { authorization: `Bearer ${admin}` } });
+    refusal(nobox, 404, 'not_found');
   });
 });
