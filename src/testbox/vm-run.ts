@@ -133,7 +133,7 @@ export async function runVmAssignment(a: Assignment, c: JobRunContext, o: VmRunO
   delete env.PATH; // the guest's own PATH; the packages are unpacked at /
   delete env.LD_LIBRARY_PATH;
   const envCgz = join(dir, 'env.cgz');
-  await writeFile(envCgz, await envInitrd(env));
+  await writeFile(envCgz, await envInitrd(env, vars.args));
 
   const runtimeSec = Number(a.job.runtime ?? 3600);
   const cmdline = typeof job.kernel_cmdline === 'string' ? job.kernel_cmdline.split(/\s+/).filter(Boolean) : [];

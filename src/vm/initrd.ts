@@ -49,9 +49,17 @@ export function envFileText(env: Record<string, string>): string {
     .join('');
 }
 
-/** The env initrd (stacklab/env) as a .cgz buffer. */
-export function envInitrd(env: Record<string, string>): Promise<Buffer> {
-  return packEntries([{ name: 'stacklab/env', data: envFileText(env), mode: 0o600 }]);
+/**
+ * The env initrd as a .cgz buffer: stacklab/env (NAME base64 per line) and
+ * stacklab/args, the suite's arguments (`suite: "-x 'two words'"`, as a dc
+ * box passes them), base64 one per line: the guest decodes both into argv,
+ * never into shell text.
+ */
+export function envInitrd(env: Record<string, string>, args: readonly string[] = []): Promise<Buffer> {
+  return packEntries([
+    { name: 'stacklab/env', data: envFileText(env), mode: 0o600 },
+    { name: 'stacklab/args', data: args.map((a) => `${Buffer.from(a).toString('base64')}\n`).join(''), mode: 0o600 },
+  ]);
 }
 
 /** modules.dep of a kernel release tree: module path → its dependencies. */

@@ -27,6 +27,7 @@ echo "memory_mib: $(( $(awk '/MemTotal/ {print $2}' /proc/meminfo) / 1024 ))"
 echo "kernel=$(uname -r)"
 echo "linux_root=\${linux_root:-none}"
 echo kept > "$RESULT_ROOT/note.txt"
+for a in "$@"; do echo "arg=$a"; done
 `;
 
 describe('a vm testbox runs jobs in qemu', { skip: missing || false }, () => {
@@ -58,7 +59,7 @@ describe('a vm testbox runs jobs in qemu', { skip: missing || false }, () => {
   const file = (root: string, name: string) => api.raw('GET', `/result/${root.replace(/^\/?result\//, '')}/${name}`).then((r) => r.text());
 
   test('a job boots, runs in a guest of its group, uploads and closes success', async () => {
-    const id = await submit({ suite: 'probe', testbox: 'vm-2p1g', runtime: 60, greeting: "it's $(not) shell" });
+    const id = await submit({ suite: 'probe', probe: "one 'two words' $(three)", testbox: 'vm-2p1g', runtime: 60, greeting: "it's $(not) shell" });
     const job = await finished(api, id, 180_000);
     assert.equal(job.job_health, 'success', JSON.stringify(job.timeline));
     assert.equal(job.testbox_host, 'vm-box-1');
@@ -67,6 +68,7 @@ describe('a vm testbox runs jobs in qemu', { skip: missing || false }, () => {
     assert.ok(mem > 700 && mem <= 1024, `vm-2p1g boots with 1 GiB (the guest sees ${mem} MiB)`);
     const output = await file(job.result_root, 'output');
     assert.match(output, /^said=it's \$\(not\) shell$/m, 'a job variable arrives as its value');
+    assert.deepEqual(output.split('\n').filter((l) => l.startsWith('arg=')), ['arg=one', 'arg=two words', 'arg=$(three)'], "the suite's own value arrives as its arguments, as on a dc box");
     assert.match(output, new RegExp(`^kernel=${kernel!.release.replace(/[.+]/g, '\\$&')}$`, 'm'), "a job with no ss.linux boots the box's default kernel");
     assert.equal(await file(job.result_root, 'note.txt'), 'kept\n');
     assert.match(await file(job.result_root, 'dmesg'), /Linux version/);
