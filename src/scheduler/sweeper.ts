@@ -1,18 +1,27 @@
 // The only periodic work: finish jobs whose stage deadline passed, jobs
 // held by testboxes that went silent, and jobs that waited queue_timeout
-// with no registered testbox able to take them (waiting.ts). Each finish is its own transaction
+// with no registered testbox able to take them (waiting.ts); and, hourly,
+// forget submit idempotency keys a day old. Each finish is its own transaction
 // guarded by the stage it expects, so two servers sweeping at once cannot
 // finish a job twice.
 import { expiredHealth, isActive, type Health } from '../model/lifecycle.ts';
 import { expiredJobs, getJob, jobsOnTestbox, type JobRow } from '../store/jobs.ts';
 import { listTestboxes } from '../store/testboxes.ts';
+import { pruneSubmitKeys } from '../store/submit-keys.ts';
 import { finishInTx } from './finish.ts';
 import { sweepUnrunnable } from './waiting.ts';
 import type { Ctx } from './context.ts';
 
 export interface SweepReport {
   finished: { id: number; health: string; reason: string }[];
+  /** Idempotency keys forgotten by this sweep. */
+  keysPruned?: number;
 }
+
+/** How long a submit's Idempotency-Key is remembered, and how often the old ones are forgotten. */
+export const SUBMIT_KEY_TTL_MS = 24 * 3600_000;
+const PRUNE_EVERY_MS = 3600_000;
+const lastPrune = new WeakMap<object, number>();
 
 async function finishExpired(ctx: Ctx, row: JobRow, health: Health, reason: string): Promise<boolean> {
   return ctx.store.tx(async (t) => {
@@ -54,6 +63,10 @@ export async function sweep(ctx: Ctx, hearingSince = -Infinity): Promise<SweepRe
     if (await finishExpired(ctx, row, health, reason)) report.finished.push({ id: row.id, health, reason });
   }
   report.finished.push(...(await sweepUnrunnable(ctx)));
+  if (now - (lastPrune.get(ctx.store) ?? -Infinity) >= PRUNE_EVERY_MS) {
+    lastPrune.set(ctx.store, now);
+    report.keysPruned = await pruneSubmitKeys(ctx.store.db, now - SUBMIT_KEY_TTL_MS);
+  }
   if (report.finished.length > 0) ctx.log.info({ finished: report.finished }, 'sweeper finished jobs');
   return report;
 }

@@ -30,6 +30,12 @@ export async function takeSubmitKey(db: Db, account: string, key: string, reques
   return rows.length === 1;
 }
 
+/** Forgets the keys taken before `before` (a client retries a submit for minutes, not days); the number forgotten. */
+export async function pruneSubmitKeys(db: Db, before: number): Promise<number> {
+  const r = await db.deleteFrom('submit_keys').where('created_at', '<', before).executeTakeFirst();
+  return Number(r.numDeletedRows);
+}
+
 export async function setSubmitAnswer(db: Db, account: string, key: string, response: SubmitResult[]): Promise<void> {
   await db.updateTable('submit_keys').set({ response: JSON.stringify(response) }).where('account', '=', account).where('key', '=', key).execute();
 }

@@ -17,6 +17,7 @@ import { Store } from '../../src/store/db.ts';
 import { addEvents } from '../../src/store/events.ts';
 import { insertJob } from '../../src/store/jobs.ts';
 import type { ResolvedJob } from '../../src/model/job.ts';
+import { SUBMIT_KEY_TTL_MS } from '../../src/scheduler/sweeper.ts';
 import { UserError } from '../../src/errors.ts';
 
 const ssLab = (dir: string) => makeSsLab(dir).lab;
@@ -131,6 +132,13 @@ for (const dialect of await dialects()) {
         assert.ok(answers.length >= 1);
         for (const a of answers) assert.deepEqual(a, answers[0]);
         assert.equal((await t.scheduler.jobs({})).length, 3);
+        // A day on, the sweeper has forgotten the keys: key-1 is free for another submit.
+        assert.equal((await t.scheduler.sweep()).keysPruned, 0, 'a key of today is kept');
+        t.clock.now += SUBMIT_KEY_TTL_MS + 3600_000;
+        assert.equal((await t.scheduler.sweep()).keysPruned, 2);
+        const later = await t.scheduler.submit([{ suite: 'boot-test' }], undefined, 'key-1');
+        assert.notDeepEqual(later, first);
+        assert.equal((await t.scheduler.jobs({})).length, 4);
       }, { suites: { 'boot-test': { run: '#!/bin/sh\n' } } });
     });
 
