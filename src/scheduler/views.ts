@@ -167,7 +167,8 @@ export function waitReason(row: JobRow, deps: DepInfo[], facts: WaitFacts): Wait
   }
   if (row.pinned_host != null) {
     const box = facts.boxes.find((b) => b.hostname === row.pinned_host);
-    return { kind: 'pinned', message: `pinned to testbox ${row.pinned_host}, ${box ? boxState(box) : 'not registered'}`, matching: matching.length, ...position };
+    const what = row.health_check === 1 ? `a health check of testbox ${row.pinned_host} (it runs there even out of dispatch)` : `pinned to testbox ${row.pinned_host}`;
+    return { kind: 'pinned', message: `${what}, ${box ? boxState(box) : 'not registered'}`, matching: matching.length, ...position };
   }
   const usable = matching.filter((b) => b.live && b.disabled_reason == null);
   if (usable.length === 0) {

@@ -193,7 +193,7 @@ describe('routes: testbox enable with accounts on', () => {
     const [job] = [body<{ job_id: number }>(await check({ suite: 'boot-test' }, admin), 200)];
     const shown = body<Job>(await a.inject({ url: `/api/jobs/${job!.job_id}`, headers: { authorization: `Bearer ${admin}` } }), 200);
     assert.equal(shown.wait_reason?.kind, 'pinned');
-    assert.match(shown.wait_reason!.message, new RegExp(`pinned to testbox ${BOX.hostname}`));
+    assert.match(shown.wait_reason!.message, new RegExp(`a health check of testbox ${BOX.hostname} \\(it runs there even out of dispatch\\)`));
     const nobox = await a.inject({ method: 'POST', url: '/api/testboxes/nobody/health-check', payload: { suite: 'boot-test' }, headers: { authorization: `Bearer ${admin}` } });
     refusal(nobox, 404, 'not_found');
   });
