@@ -127,7 +127,7 @@ ${table(
     b.arch,
     `${b.max_memory} GiB`,
     b.cpus,
-    b.disabled_reason ? html`${state(b.state)} <span class="muted">${b.disabled_reason}; stacklab testbox enable ${b.hostname}</span>` : state(b.state),
+    b.disabled_reason ? html`${state(b.state)} <span class="muted">${b.disabled_reason}; stacklab testbox enable ${b.hostname}, or a passing stacklab testbox health-check ${b.hostname} JOBFILE</span>` : state(b.state),
     b.jobs.map((id, i) => [i ? ' ' : '', jobLink(id)]),
     when(b.last_heartbeat),
   ]),

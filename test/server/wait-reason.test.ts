@@ -134,7 +134,7 @@ describe('routes: why a job waits', () => {
     await new Promise((r) => setTimeout(r, 1700));
     body(await a.inject({ method: 'POST', url: `/api/testboxes/${BOX.hostname}/heartbeat`, payload: {} }), 200);
     const front = await a.inject({ url: '/' });
-    assert.match(front.body, /<span class="disabled">disabled<\/span> <span class="muted">2 infrastructure failures in a row [^<]*; stacklab testbox enable box-1<\/span>/);
+    assert.match(front.body, /<span class="disabled">disabled<\/span> <span class="muted">2 infrastructure failures in a row [^<]*; stacklab testbox enable box-1, or a passing stacklab testbox health-check box-1 JOBFILE<\/span>/);
     const [waiting] = await submit({ suite: 'boot-test' });
     assert.equal((await next(BOX.hostname)).statusCode, 204, 'a disabled box gets no job');
     const w = (await job(waiting!.job_id)).wait_reason!;
