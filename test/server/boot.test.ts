@@ -32,6 +32,15 @@ describe('routes: boot', () => {
     assert.doesNotMatch(forged.body, /evil\.example|https:/);
   });
 
+  test('a box silent for longer than testbox_lost_after (it was rebooting) gets its job: asking for the script is a sign of life', async () => {
+    body(await a.inject({ method: 'POST', url: '/api/testboxes/register', payload: { ...BOX, hostname: 'hw-2', type: 'hw', mac: '52:54:00:00:00:02' } }), 200);
+    const lostAfter = a.server.scheduler.ctx.config.timing.testboxLostAfter;
+    await new Promise((r) => setTimeout(r, lostAfter + 300));
+    const [r] = body<{ job_id: number }[]>(await a.inject({ method: 'POST', url: '/api/jobs', payload: { suite: 'boot-test', testbox: 'hw-2' } }), 200);
+    const script = await a.inject({ url: '/boot.ipxe?mac=52:54:00:00:00:02' });
+    assert.match(script.body, new RegExp(`^#!ipxe\\n# stacklab job ${r!.job_id} \\(boot-test\\) for hw-2`), script.body);
+  });
+
   test('behind a TLS proxy (--trust-proxy) the script names the URL the machine reached, https and all', async () => {
     const p = await testApp({}, { trustProxy: true });
     try {

@@ -54,6 +54,9 @@ export const bootRoutes: FastifyPluginAsync<{ scheduler: Scheduler }> = async (f
       reply.type('text/plain; charset=utf-8');
       const box = await scheduler.testboxByMac(mac);
       if (!box) return reply.status(404).send(`#!ipxe\necho stacklab: no testbox is registered with MAC ${mac}\nsleep 30\nreboot\n`);
+      // A machine asking for its boot script is alive, whatever it last said: it was silent while it
+      // rebooted (longer than testbox_lost_after, often), and a lost box is given no job.
+      await scheduler.heartbeat(box.hostname, request.caller);
       const a = await scheduler.next(box.hostname, request.query.wait * 1000, clientGone(reply), request.caller);
       const again = `${origin(request)}/boot.ipxe?mac=${mac}${request.query.token ? `&token=${encodeURIComponent(request.query.token)}` : ''}`;
       if (!a) return `#!ipxe\necho No job now\nsleep 30\nchain ${again}\n`;
