@@ -53,7 +53,8 @@ describe('two servers on one PostgreSQL database', { skip: pg ? false : 'Postgre
     writeFileSync(join(lab.lab, 'recipes', 'hello', 'PKGBUILD'), COUNTING_RECIPE);
     // Suites that record every run in $runlog: the test's own witness of "exactly once".
     makeLab(lab.lab, {
-      policy: { ...FAST_POLICY, build_testbox: 'dc-build', allow_local_upstreams: true, cross_builds: { hello: { riscv64: ARCH } } },
+      // (boot_timeout long: the claimers of the second test hold their jobs in boot for as long as that test lasts.)
+      policy: { ...FAST_POLICY, boot_timeout: 600, build_testbox: 'dc-build', allow_local_upstreams: true, cross_builds: { hello: { riscv64: ARCH } } },
       suites: {
         count: { run: '#!/bin/sh\necho "$STACKLAB_JOB_ID" >> "$runlog"\necho "n: $n"\n' },
         'use-hello-count': { run: '#!/bin/sh\necho "$STACKLAB_JOB_ID" >> "$runlog"\nhello\n' },
@@ -124,19 +125,24 @@ describe('two servers on one PostgreSQL database', { skip: pg ? false : 'Postgre
     const claimed: number[] = [];
     await Promise.all(
       clients.map(async (c) => {
+        const mine: number[] = [];
         for (;;) {
-          // A box whose heartbeats stop is lost and gets no job: these claimers heartbeat as a testbox does.
-          await c.api.post(`/api/testboxes/${c.name}/heartbeat`, { running: [] });
+          // A box whose heartbeats stop is lost and gets no job: these claimers heartbeat as a testbox does,
+          // naming the jobs they hold (a box that says it does not run a job handed to it more than a few
+          // seconds ago has it handed out again — which a loaded machine reaches within this test).
+          await c.api.post(`/api/testboxes/${c.name}/heartbeat`, { running: mine });
           const res = await c.api.raw('GET', `/api/testboxes/${c.name}/next`, { query: { wait: 0 } });
           if (res.status === 204) return;
-          claimed.push(((await res.json()) as { job: { id: number } }).job.id);
+          const id = ((await res.json()) as { job: { id: number } }).job.id;
+          mine.push(id);
+          claimed.push(id);
         }
       }),
     );
     assert.equal(claimed.length, n, 'every job handed out');
     assert.equal(new Set(claimed).size, n, 'none twice');
     assert.deepEqual([...claimed].sort((x, y) => x - y), ids);
-    // (The claimers report running nothing; their jobs are cancelled now, before the heartbeat's grace ends them.)
+    // (The claimers never run their jobs; they are cancelled now.)
     for (const id of ids) await a.post(`/api/jobs/${id}/cancel`).catch(() => {});
   });
 });
