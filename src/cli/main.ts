@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { ServerError, UnreachableError } from '../api/client.ts';
 import { UserError, FailureError } from '../errors.ts';
-import { commands } from './commands/index.ts';
+import { commandsFor, type RegisterCommand } from './commands/index.ts';
 
 /** The exit status when no server answers at the URL (distinct from 1, failed, and 2, bad usage). */
 export const EXIT_UNREACHABLE = 3;
@@ -17,7 +17,7 @@ export function version(): string {
   return pkg.version;
 }
 
-function buildProgram(): Command {
+function buildProgram(commands: readonly RegisterCommand[]): Command {
   const program = new Command('stacklab')
     .description('test-lab scheduler: software-stack builds, testboxes, results and bisection')
     .version(version(), '-V, --version', 'print the version and exit')
@@ -40,8 +40,8 @@ export function exitQuietlyOnEpipe(stream: NodeJS.WriteStream = process.stdout):
 }
 
 export async function main(argv: string[]): Promise<number> {
-  const program = buildProgram();
   try {
+    const program = buildProgram(await commandsFor(argv));
     await program.parseAsync(argv, { from: 'user' });
     return process.exitCode === undefined ? 0 : Number(process.exitCode);
   } catch (err) {
