@@ -3,7 +3,7 @@
 // path is resolved inside the lab, so a job can never make the server read
 // a file outside it.
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
-import { join, relative, resolve, sep } from 'node:path';
+import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { UserError } from './errors.ts';
 
@@ -80,6 +80,12 @@ export interface LabPolicy {
   job_dirs?: string[];
   /** An lkp-tests tree the lab's job files come from (relative to the lab or absolute). */
   lkp_src?: string;
+  /**
+   * A job file inside the lab (one job): the health check the sweeper
+   * queues on every testbox that leaves dispatch, once per time it leaves;
+   * when it passes there, the box is back in.
+   */
+  health_check?: string;
 }
 
 export const DEFAULT_POLICY: LabPolicy = {
@@ -343,6 +349,12 @@ function readPolicy(file: string): LabPolicy {
     const dirs = Array.isArray(raw.job_dirs) ? raw.job_dirs : [raw.job_dirs];
     if (!dirs.every((d) => typeof d === 'string' && d !== '')) throw new UserError('bad_lab', `${file}: job_dirs must be a list of directories`);
     policy.job_dirs = dirs as string[];
+  }
+  if (raw.health_check !== undefined) {
+    if (typeof raw.health_check !== 'string' || raw.health_check === '' || isAbsolute(raw.health_check) || raw.health_check.split(/[\\/]/).includes('..')) {
+      throw new UserError('bad_lab', `${file}: health_check must be a job file inside the lab (a path relative to it, e.g. jobs/health.yaml)`);
+    }
+    policy.health_check = raw.health_check;
   }
   if (raw.lkp_src !== undefined) {
     if (typeof raw.lkp_src !== 'string' || raw.lkp_src === '') throw new UserError('bad_lab', `${file}: lkp_src must be a directory`);

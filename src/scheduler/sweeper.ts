@@ -1,6 +1,7 @@
 // The only periodic work: finish jobs whose stage deadline passed, jobs
 // held by testboxes that went silent, and jobs that waited queue_timeout
-// with no registered testbox able to take them (waiting.ts); and, hourly,
+// with no registered testbox able to take them (waiting.ts); the lab's
+// health check on boxes out of dispatch (health-checks.ts); and, hourly,
 // forget submit idempotency keys a day old. Each finish is its own transaction
 // guarded by the stage it expects, so two servers sweeping at once cannot
 // finish a job twice.
@@ -10,12 +11,15 @@ import { listTestboxes } from '../store/testboxes.ts';
 import { pruneSubmitKeys } from '../store/submit-keys.ts';
 import { finishInTx } from './finish.ts';
 import { sweepUnrunnable } from './waiting.ts';
+import { queueHealthChecks } from './health-checks.ts';
 import type { Ctx } from './context.ts';
 
 export interface SweepReport {
   finished: { id: number; health: string; reason: string }[];
   /** Idempotency keys forgotten by this sweep. */
   keysPruned?: number;
+  /** The lab's health checks queued on boxes out of dispatch. */
+  healthChecks?: { testbox: string; job: number }[];
 }
 
 /** How long a submit's Idempotency-Key is remembered, and how often the old ones are forgotten. */
@@ -63,6 +67,8 @@ export async function sweep(ctx: Ctx, hearingSince = -Infinity): Promise<SweepRe
     if (await finishExpired(ctx, row, health, reason)) report.finished.push({ id: row.id, health, reason });
   }
   report.finished.push(...(await sweepUnrunnable(ctx)));
+  const checks = await queueHealthChecks(ctx);
+  if (checks.length > 0) report.healthChecks = checks;
   if (now - (lastPrune.get(ctx.store) ?? -Infinity) >= PRUNE_EVERY_MS) {
     lastPrune.set(ctx.store, now);
     report.keysPruned = await pruneSubmitKeys(ctx.store.db, now - SUBMIT_KEY_TTL_MS);

@@ -9,12 +9,9 @@
 import { ConflictError, NotFoundError, UserError } from '../errors.ts';
 import { enableTestbox, getTestbox, heartbeat, listTestboxes, registerTestbox, type TestboxInfo } from '../store/testboxes.ts';
 import { dispatchChannel } from '../store/notify.ts';
-import { getJob, jobsOnTestbox, jobIdsOnTestbox, pinJob } from '../store/jobs.ts';
+import { getJob, jobsOnTestbox, jobIdsOnTestbox } from '../store/jobs.ts';
 import { newToken, secretName, tokenHash } from '../store/credentials.ts';
-import type { HeartbeatReply, Registered, SubmitResult, Testbox } from '../api/contract.ts';
-import { tboxType } from '../model/lifecycle.ts';
-import { insertInTx, prepareJobs } from './submit.ts';
-import { signalWork } from './work.ts';
+import type { HeartbeatReply, Registered, Testbox } from '../api/contract.ts';
 import type { Ctx } from './context.ts';
 import { finishInTx } from './finish.ts';
 import { requeueInTx } from './requeue.ts';
@@ -118,42 +115,6 @@ export async function enable(ctx: Ctx, hostname: string, caller: Caller): Promis
   });
   ctx.log.info({ testbox: hostname, was: box.disabled_reason, by: a?.name }, 'testbox back in dispatch');
   return (await testboxStatus(ctx)).find((b) => b.hostname === hostname)!;
-}
-
-/**
- * A health-check job for one testbox (LAVA's): pinned to it, the one job it
- * takes while out of dispatch; when it passes, the box is back in
- * (finish.ts). The job's testbox group and arch default to the box's and
- * must match it. With accounts on, an admin only.
- */
-export async function submitHealthCheck(ctx: Ctx, hostname: string, raw: unknown, caller: Caller): Promise<SubmitResult> {
-  const a = accountOf(caller);
-  if (a && !a.admin) throw new UserError('forbidden', `only an admin may run a health check on testbox ${hostname}`, { testbox: hostname });
-  const box = await getTestbox(ctx.store.db, hostname);
-  if (!box) throw new NotFoundError('testbox', hostname);
-  const jobs = Array.isArray(raw) ? raw : [raw];
-  if (jobs.length !== 1 || typeof jobs[0] !== 'object' || jobs[0] === null || Array.isArray(jobs[0])) {
-    throw new UserError('invalid_job', `a health check is one job (got ${jobs.length === 1 ? 'no job object' : `${jobs.length} jobs`})`, { testbox: hostname });
-  }
-  const job: Record<string, unknown> = { ...(jobs[0] as Record<string, unknown>) };
-  job.testbox ??= box.type;
-  job.os_arch ??= box.arch;
-  if (typeof job.testbox !== 'string' || tboxType(job.testbox) !== box.type || job.os_arch !== box.arch) {
-    throw new UserError('invalid_job', `testbox ${hostname} is a ${box.type} box of arch ${box.arch}: the health check asks for testbox ${String(job.testbox)}, os_arch ${String(job.os_arch)}`, {
-      issues: [{ job: 0, path: 'testbox', message: `testbox ${hostname} cannot take it` }],
-    });
-  }
-  const prepared = await prepareJobs(ctx, [job], caller);
-  const [result] = await ctx.store.tx(async (t) => {
-    const out = await insertInTx(ctx, t, prepared);
-    const id = out[0]!.job_id;
-    await pinJob(t.db, id, hostname);
-    await t.db.updateTable('jobs').set({ health_check: 1 }).where('id', '=', id).execute();
-    signalWork(t, [{ tbox_type: box.type, arch: box.arch, pinned_host: hostname }]);
-    return out;
-  });
-  ctx.log.info({ testbox: hostname, job: result!.job_id, by: a?.name, disabled: box.disabled_reason }, 'health check submitted');
-  return result!;
 }
 
 export async function testboxStatus(ctx: Ctx): Promise<Testbox[]> {

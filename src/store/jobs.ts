@@ -245,3 +245,9 @@ export async function jobsByIds(db: Db, ids: number[]): Promise<JobRow[]> {
   }
   return out;
 }
+
+/** A health-check job pinned to `host` submitted at or after `since` (any stage): the lab queues one per time a box leaves dispatch. */
+export async function healthCheckSince(db: Db, host: string, since: number): Promise<boolean> {
+  const r = await db.selectFrom('jobs').select('id').where('health_check', '=', 1).where('pinned_host', '=', host).where('submit_time', '>=', since).limit(1).executeTakeFirst();
+  return r !== undefined;
+}

@@ -2,6 +2,7 @@
 import type { ExpressionBuilder, Kysely, Selectable } from 'kysely';
 import type { Database, TestboxesTable } from './schema.ts';
 import { ACTIVE_STAGES } from '../model/lifecycle.ts';
+import type { Tx } from './dialect.ts';
 
 export type TestboxRow = Selectable<TestboxesTable>;
 
@@ -99,4 +100,9 @@ export async function testboxesWithUse(db: Kysely<Database>): Promise<(TestboxRo
     .orderBy('t.hostname')
     .execute();
   return rows.map((r) => ({ ...r, used: Number(r.used ?? 0) }));
+}
+
+/** Locks a testbox's row until the transaction ends (PostgreSQL; SQLite's transactions are exclusive already). */
+export async function lockTestbox(t: Tx, hostname: string): Promise<void> {
+  await t.dialect.forUpdate(t.db.selectFrom('testboxes').select('hostname').where('hostname', '=', hostname)).execute();
 }

@@ -316,3 +316,72 @@ describe('a testbox that keeps losing its jobs', () => {
 });
 
 
+
+describe("a lab with a health check of its own (lab.yaml health_check)", () => {
+  const t = tempDir();
+  const ok = join(t.dir, 'box-is-well');
+  let server: Proc & { url: string };
+  let box: Proc;
+  let api: ApiClient;
+
+  before(async () => {
+    const lab = makeLab(join(t.dir, 'lab'), {
+      policy: { ...FAST_POLICY, testbox_max_infra_failures: 1, health_check: 'jobs/health.yaml' },
+      // the check passes once the test says the box is well again
+      suites: { ...SUITES, health: { run: '#!/bin/sh\nif [ -e "$ok" ]; then echo "well: 1"; else echo "not well" >&2; exit 1; fi\n' } },
+      files: { 'jobs/health.yaml': `suite: health\nhealth:\n  ok: ${ok}\n` },
+    });
+    server = await startServer({ data: join(t.dir, 'data'), lab });
+    box = await startTestbox({ server: server.url, hostname: 'box-h', workdir: join(t.dir, 'box-h'), mem: 8 });
+    api = new ApiClient(server.url);
+  });
+  after(async () => {
+    box?.child.kill('SIGCONT');
+    await box?.kill('SIGKILL');
+    await server?.kill();
+    t.cleanup();
+  });
+
+  const boxH = async (): Promise<Testbox> => (await api.get<Testbox[]>('/api/testboxes')).find((x) => x.hostname === 'box-h')!;
+  const checks = async (): Promise<Job[]> => (await api.get<Job[]>('/api/jobs', { suite: 'health' })).reverse();
+
+  /** The box goes silent while it runs a job (a hung machine): one infrastructure failure, and out it goes. */
+  async function loseAJob(): Promise<void> {
+    const [r] = await api.post<{ job_id: number }[]>('/api/jobs', { suite: 'sleeper', seconds: 60 });
+    await waitFor('the job to run', async () => (await api.get<Job>(`/api/jobs/${r!.job_id}`)).job_stage === 'running', 60_000);
+    box.child.kill('SIGSTOP');
+    assert.equal((await finished(api, r!.job_id, 20_000)).job_health, 'abnormal');
+    box.child.kill('SIGCONT');
+  }
+
+  test('a box that leaves dispatch gets the lab’s check, once per time it leaves; passing, it is back', async () => {
+    await loseAJob();
+    // the sweeper queues the check on the box, and the box runs it though it is out of dispatch
+    const first = await waitFor('a health check queued', async () => (await checks())[0], 20_000);
+    const failed = await finished(api, first.id, 60_000);
+    assert.equal(failed.testbox_host, 'box-h');
+    assert.equal(failed.job_health, 'failed');
+    const asked = failed.timeline!.find((e) => e.event === 'health_check')!;
+    assert.equal(asked.testbox, 'box-h');
+    assert.match(String(asked.by), /lab\.yaml health_check: jobs\/health\.yaml/);
+    assert.equal((await boxH()).state, 'disabled', 'a failing check leaves the box out');
+    const [waiting] = await api.post<{ job_id: number }[]>('/api/jobs', { suite: 'quick' });
+    // sweeps go on (every 0.2 s): no second check for the same time out
+    await new Promise((r) => setTimeout(r, 2000));
+    assert.equal((await checks()).length, 1, 'one check per time the box left dispatch');
+    assert.equal((await api.get<Job>(`/api/jobs/${waiting!.job_id}`)).job_stage, 'submit');
+
+    // an admin brings it back; it leaves again: a new check, which passes now, and the box is back by itself
+    assert.equal((await runCli(['testbox', 'enable', 'box-h', '--server', server.url])).code, 0);
+    assert.equal((await finished(api, waiting!.job_id, 60_000)).job_health, 'success');
+    writeFileSync(ok, '');
+    await loseAJob();
+    const second = await waitFor('a second health check', async () => (await checks())[1], 20_000);
+    const passed = await finished(api, second.id, 60_000);
+    assert.equal(passed.job_health, 'success');
+    assert.ok(passed.timeline!.some((e) => e.event === 'testbox_enabled'), JSON.stringify(passed.timeline));
+    assert.notEqual((await boxH()).state, 'disabled');
+    const [after] = await api.post<{ job_id: number }[]>('/api/jobs', { suite: 'quick' });
+    assert.equal((await finished(api, after!.job_id, 60_000)).job_health, 'success');
+  });
+});
