@@ -8,7 +8,7 @@
 import { loadJobFile } from '../jobfile/index.ts';
 import { NotFoundError, UserError } from '../errors.ts';
 import { healthCheckSince, pinJob } from '../store/jobs.ts';
-import { getTestbox, listTestboxes, lockTestbox, type TestboxRow } from '../store/testboxes.ts';
+import { getTestbox, lockTestbox, type TestboxRow } from '../store/testboxes.ts';
 import type { Tx } from '../store/db.ts';
 import { addEvent } from '../store/events.ts';
 import type { SubmitResult } from '../api/contract.ts';
@@ -70,14 +70,15 @@ const refused = new WeakMap<object, Set<string>>();
  * The sweeper's part: the lab's health check (lab.yaml `health_check`) on
  * every box out of dispatch that has had none since it left. The check
  * and the insert share a transaction with the box's row locked, so two
- * servers sweeping at once queue one. Returns the jobs queued.
+ * servers sweeping at once queue one. `boxes`: the testboxes as the sweep
+ * read them. Returns the jobs queued.
  */
-export async function queueHealthChecks(ctx: Ctx): Promise<{ testbox: string; job: number }[]> {
+export async function queueHealthChecks(ctx: Ctx, boxes: readonly TestboxRow[]): Promise<{ testbox: string; job: number }[]> {
   const file = ctx.config.lab.policy.health_check;
   if (file === undefined) return [];
   const queued: { testbox: string; job: number }[] = [];
   const seen = refused.get(ctx.store) ?? refused.set(ctx.store, new Set()).get(ctx.store)!;
-  for (const box of await listTestboxes(ctx.store.db)) {
+  for (const box of boxes) {
     if (box.disabled_reason == null || box.disabled_at == null) continue;
     const since = Number(box.disabled_at);
     const episode = `${box.hostname}@${since}`;

@@ -67,7 +67,7 @@ export async function sweep(ctx: Ctx, hearingSince = -Infinity): Promise<SweepRe
     if (await finishExpired(ctx, row, health, reason)) report.finished.push({ id: row.id, health, reason });
   }
   report.finished.push(...(await sweepUnrunnable(ctx)));
-  const checks = await queueHealthChecks(ctx);
+  const checks = await queueHealthChecks(ctx, boxes);
   if (checks.length > 0) report.healthChecks = checks;
   if (now - (lastPrune.get(ctx.store) ?? -Infinity) >= PRUNE_EVERY_MS) {
     lastPrune.set(ctx.store, now);
