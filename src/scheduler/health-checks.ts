@@ -87,9 +87,10 @@ export async function queueHealthChecks(ctx: Ctx, boxes: readonly TestboxRow[]):
       const prepared = await prepareHealthCheck(ctx, box, labHealthCheck(ctx, file), OPEN);
       const r = await ctx.store.tx(async (t) => {
         await lockTestbox(t, box.hostname);
-        const now = await getTestbox(t.db, box.hostname);
-        if (!now || now.disabled_at == null || Number(now.disabled_at) !== since || (await healthCheckSince(t.db, box.hostname, since))) return null;
-        return insertHealthCheck(ctx, t, now, prepared, `the lab (lab.yaml health_check: ${file})`);
+        // still out since the same time, and no check queued meanwhile (by another server's sweep)
+        const current = await getTestbox(t.db, box.hostname);
+        if (!current || current.disabled_at == null || Number(current.disabled_at) !== since || (await healthCheckSince(t.db, box.hostname, since))) return null;
+        return insertHealthCheck(ctx, t, current, prepared, `the lab (lab.yaml health_check: ${file})`);
       });
       if (r) {
         queued.push({ testbox: box.hostname, job: r.job_id });
