@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { tempDir } from '../support/tmp.ts';
 import { BIN, runCli, startServer, startTestbox, type Proc } from '../support/procs.ts';
 import { makeSsLab } from '../support/ss-lab.ts';
-import { FAST_POLICY, makeLab } from '../support/lab.ts';
+import { FAST_POLICY, makeLab, type LabDef } from '../support/lab.ts';
 import { finished, waitFor } from '../support/wait.ts';
 import { ApiClient } from '../../src/api/client.ts';
 import type { Job, Testbox } from '../../src/api/contract.ts';
@@ -212,39 +212,48 @@ describe('stacklab up, stopped with Ctrl-C and started again', () => {
   });
 });
 
-describe('a testbox that keeps losing its jobs', () => {
+/** A server on a lab of its own (made from `def` in a temporary directory) with one dc testbox `host`, started before the suite's tests and stopped after. */
+function oneBoxLab(host: string, def: (dir: string) => LabDef): { server: Proc & { url: string }; box: Proc; api: ApiClient; dir: string } {
   const t = tempDir();
-  let server: Proc & { url: string };
-  let box: Proc;
-  let api: ApiClient;
-
+  const lab = { dir: t.dir } as { server: Proc & { url: string }; box: Proc; api: ApiClient; dir: string };
   before(async () => {
-    const lab = makeLab(join(t.dir, 'lab'), { policy: { ...FAST_POLICY, testbox_max_infra_failures: 2 }, suites: SUITES });
-    server = await startServer({ data: join(t.dir, 'data'), lab });
-    box = await startTestbox({ server: server.url, hostname: 'box-a', workdir: join(t.dir, 'box-a'), mem: 8 });
-    api = new ApiClient(server.url);
+    lab.server = await startServer({ data: join(t.dir, 'data'), lab: makeLab(join(t.dir, 'lab'), def(t.dir)) });
+    lab.box = await startTestbox({ server: lab.server.url, hostname: host, workdir: join(t.dir, host), mem: 8 });
+    lab.api = new ApiClient(lab.server.url);
   });
   after(async () => {
-    box?.child.kill('SIGCONT');
-    await box?.kill('SIGKILL');
-    await server?.kill();
+    lab.box?.child.kill('SIGCONT');
+    await lab.box?.kill('SIGKILL');
+    await lab.server?.kill();
     t.cleanup();
   });
+  return lab;
+}
 
-  /** Two jobs in a row lost by the box (it goes silent mid-job: a hung machine): it leaves dispatch. */
+/** The box goes silent while it runs a job (a hung machine): the sweeper ends the job abnormal, one infrastructure failure of the box. */
+async function loseAJob(api: ApiClient, box: Proc, host: string): Promise<void> {
+  const [r] = await api.post<{ job_id: number }[]>('/api/jobs', { suite: 'sleeper', seconds: 60 });
+  await waitFor('the job to run', async () => (await api.get<Job>(`/api/jobs/${r!.job_id}`)).job_stage === 'running', 60_000).catch(async (err: unknown) => {
+    throw new Error(`${String(err)}: ${JSON.stringify(await api.get<Job>(`/api/jobs/${r!.job_id}`))}\n${box.output()}`);
+  });
+  box.child.kill('SIGSTOP');
+  const j = await finished(api, r!.job_id, 20_000);
+  box.child.kill('SIGCONT');
+  assert.equal(j.job_health, 'abnormal');
+  assert.match(String(j.timeline!.find((e) => e.event === 'finish')!.reason), new RegExp(`testbox ${host} silent`));
+}
+
+describe('a testbox that keeps losing its jobs', () => {
+  const lab = oneBoxLab('box-a', () => ({ policy: { ...FAST_POLICY, testbox_max_infra_failures: 2 }, suites: SUITES }));
+  let server: Proc & { url: string };
+  let api: ApiClient;
+  before(() => {
+    ({ server, api } = lab);
+  });
+
+  /** Two jobs in a row lost by the box: it leaves dispatch. */
   async function loseTwoJobs(): Promise<void> {
-    for (let i = 1; i <= 2; i++) {
-      const [r] = await api.post<{ job_id: number }[]>('/api/jobs', { suite: 'sleeper', seconds: 60 });
-      await waitFor('the job to run', async () => (await api.get<Job>(`/api/jobs/${r!.job_id}`)).job_stage === 'running', 60_000).catch(async (err: unknown) => {
-        throw new Error(`${String(err)}: ${JSON.stringify(await api.get<Job>(`/api/jobs/${r!.job_id}`))}\n${box.output()}`);
-      });
-      // The box goes silent mid-job (a hung machine): the sweeper ends the job abnormal, the box's failure.
-      box.child.kill('SIGSTOP');
-      const j = await finished(api, r!.job_id, 20_000);
-      box.child.kill('SIGCONT');
-      assert.equal(j.job_health, 'abnormal');
-      assert.match(String(j.timeline!.find((e) => e.event === 'finish')!.reason), /testbox box-a silent/);
-    }
+    for (let i = 1; i <= 2; i++) await loseAJob(api, lab.box, 'box-a');
   }
 
   const boxA = async (): Promise<Testbox> => (await api.get<Testbox[]>('/api/testboxes')).find((x) => x.hostname === 'box-a')!;
@@ -278,8 +287,8 @@ describe('a testbox that keeps losing its jobs', () => {
     await loseTwoJobs();
     assert.equal((await boxA()).state, 'disabled');
     const [queued] = await api.post<{ job_id: number }[]>('/api/jobs', { suite: 'quick' });
-    const broken = join(t.dir, 'broken.yaml');
-    const quick = join(t.dir, 'check.yaml');
+    const broken = join(lab.dir, 'broken.yaml');
+    const quick = join(lab.dir, 'check.yaml');
     writeFileSync(broken, 'suite: broken\n');
     writeFileSync(quick, 'suite: quick\n');
 
@@ -307,7 +316,7 @@ describe('a testbox that keeps losing its jobs', () => {
     const nobox = await runCli(['testbox', 'health-check', 'no-such-box', quick, '--server', server.url]);
     assert.notEqual(nobox.code, 0);
     assert.match(nobox.stderr, /no-such-box/);
-    const two = join(t.dir, 'two.yaml');
+    const two = join(lab.dir, 'two.yaml');
     writeFileSync(two, 'suite: quick\nx:\n- 1\n- 2\n');
     const many = await runCli(['testbox', 'health-check', 'box-a', two, '--server', server.url]);
     assert.equal(many.code, 2, many.stderr);
@@ -318,44 +327,24 @@ describe('a testbox that keeps losing its jobs', () => {
 
 
 describe("a lab with a health check of its own (lab.yaml health_check)", () => {
-  const t = tempDir();
-  const ok = join(t.dir, 'box-is-well');
+  const well = (dir: string): string => join(dir, 'box-is-well');
+  const lab = oneBoxLab('box-h', (dir) => ({
+    policy: { ...FAST_POLICY, testbox_max_infra_failures: 1, health_check: 'jobs/health.yaml' },
+    // the check passes once the test says the box is well again
+    suites: { ...SUITES, health: { run: '#!/bin/sh\nif [ -e "$ok" ]; then echo "well: 1"; else echo "not well" >&2; exit 1; fi\n' } },
+    files: { 'jobs/health.yaml': `suite: health\nhealth:\n  ok: ${well(dir)}\n` },
+  }));
   let server: Proc & { url: string };
-  let box: Proc;
   let api: ApiClient;
-
-  before(async () => {
-    const lab = makeLab(join(t.dir, 'lab'), {
-      policy: { ...FAST_POLICY, testbox_max_infra_failures: 1, health_check: 'jobs/health.yaml' },
-      // the check passes once the test says the box is well again
-      suites: { ...SUITES, health: { run: '#!/bin/sh\nif [ -e "$ok" ]; then echo "well: 1"; else echo "not well" >&2; exit 1; fi\n' } },
-      files: { 'jobs/health.yaml': `suite: health\nhealth:\n  ok: ${ok}\n` },
-    });
-    server = await startServer({ data: join(t.dir, 'data'), lab });
-    box = await startTestbox({ server: server.url, hostname: 'box-h', workdir: join(t.dir, 'box-h'), mem: 8 });
-    api = new ApiClient(server.url);
-  });
-  after(async () => {
-    box?.child.kill('SIGCONT');
-    await box?.kill('SIGKILL');
-    await server?.kill();
-    t.cleanup();
+  before(() => {
+    ({ server, api } = lab);
   });
 
   const boxH = async (): Promise<Testbox> => (await api.get<Testbox[]>('/api/testboxes')).find((x) => x.hostname === 'box-h')!;
   const checks = async (): Promise<Job[]> => (await api.get<Job[]>('/api/jobs', { suite: 'health' })).reverse();
 
-  /** The box goes silent while it runs a job (a hung machine): one infrastructure failure, and out it goes. */
-  async function loseAJob(): Promise<void> {
-    const [r] = await api.post<{ job_id: number }[]>('/api/jobs', { suite: 'sleeper', seconds: 60 });
-    await waitFor('the job to run', async () => (await api.get<Job>(`/api/jobs/${r!.job_id}`)).job_stage === 'running', 60_000);
-    box.child.kill('SIGSTOP');
-    assert.equal((await finished(api, r!.job_id, 20_000)).job_health, 'abnormal');
-    box.child.kill('SIGCONT');
-  }
-
   test('a box that leaves dispatch gets the lab’s check, once per time it leaves; passing, it is back', async () => {
-    await loseAJob();
+    await loseAJob(api, lab.box, 'box-h');
     // the sweeper queues the check on the box, and the box runs it though it is out of dispatch
     const first = await waitFor('a health check queued', async () => (await checks())[0], 20_000);
     const failed = await finished(api, first.id, 60_000);
@@ -374,8 +363,8 @@ describe("a lab with a health check of its own (lab.yaml health_check)", () => {
     // an admin brings it back; it leaves again: a new check, which passes now, and the box is back by itself
     assert.equal((await runCli(['testbox', 'enable', 'box-h', '--server', server.url])).code, 0);
     assert.equal((await finished(api, waiting!.job_id, 60_000)).job_health, 'success');
-    writeFileSync(ok, '');
-    await loseAJob();
+    writeFileSync(well(lab.dir), '');
+    await loseAJob(api, lab.box, 'box-h');
     const second = await waitFor('a second health check', async () => (await checks())[1], 20_000);
     const passed = await finished(api, second.id, 60_000);
     assert.equal(passed.job_health, 'success');
