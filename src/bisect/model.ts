@@ -3,6 +3,7 @@
 // run of the current round is still owed — so a state rebuilt from the log
 // (after a restart, or from JSON) reaches exactly the same verdicts, and so
 // the same next step, as the live one.
+import { estimateDrift, NO_DRIFT, type Drift, type EndSample } from './drift.ts';
 import { graphOf, type Graph } from './graph.ts';
 import { countRuns, judgeOutcomes, judgeSamples, samplesOf, worseP, type Judgement } from './verdict.ts';
 import { resolveSpec, type FullSpec } from './spec.ts';
@@ -16,6 +17,8 @@ export interface CommitRecord {
   given?: 'good' | 'bad';
   end?: 'good' | 'bad';
   runs: Observation[];
+  /** The round each run arrived in (index into Model.rounds), parallel to runs. */
+  at: number[];
   /** Countable (non-infra) runs seen when last judged. */
   judgedRuns: number;
   verdict: Verdict;
@@ -34,6 +37,8 @@ export interface Model {
   owed: Map<string, number>;
   /** perf: the bad end measured worse than the good end (sticky once true). */
   endsDiffer: boolean;
+  /** perf with interleaveEnds: the machine's drift as the ends show it, re-estimated at each evaluation. */
+  drift: Drift;
   applied: number;
 }
 
@@ -51,7 +56,7 @@ export function modelOf(state: BisectState): Model {
 
 function emptyModel(state: BisectState): Model {
   const graph = graphOf(state.dag);
-  const m: Model = { dag: state.dag, graph, spec: resolveSpec(state.spec), commits: new Map(), rounds: [], owed: new Map(), endsDiffer: false, applied: 0 };
+  const m: Model = { dag: state.dag, graph, spec: resolveSpec(state.spec), commits: new Map(), rounds: [], owed: new Map(), endsDiffer: false, drift: NO_DRIFT, applied: 0 };
   for (const g of state.dag.good) commitRecord(m, g).given = 'good';
   for (const g of state.dag.good) commitRecord(m, g).end = 'good';
   const bad = commitRecord(m, state.dag.bad);
@@ -66,7 +71,7 @@ export function commitRecord(m: Model, sha: string): CommitRecord {
   let c = m.commits.get(sha);
   if (!c) {
     const node = m.graph.index.get(sha);
-    c = { sha, node, runs: [], judgedRuns: 0, verdict: 'pending', judgement: null, confirmAsked: false };
+    c = { sha, node, runs: [], at: [], judgedRuns: 0, verdict: 'pending', judgement: null, confirmAsked: false };
     // outside the candidates and not named: an ancestor of a good commit
     if (node === undefined) {
       c.given = 'good';
@@ -91,6 +96,7 @@ function apply(m: Model, entry: LogEntry): void {
   }
   const c = commitRecord(m, entry.sha);
   c.runs.push(entry.obs);
+  c.at.push(m.rounds.length - 1);
   if (entry.obs.outcome === 'infra') return;
   const owed = m.owed.get(entry.sha) ?? 0;
   if (owed > 0) m.owed.set(entry.sha, owed - 1);
@@ -113,6 +119,7 @@ function evaluate(m: Model): void {
     const p = worseP(endSamples(m, 'bad'), endSamples(m, 'good'), m.spec.direction);
     if (p <= m.spec.alpha) m.endsDiffer = true;
   }
+  if (m.spec.criterion === 'perf' && m.spec.interleaveEnds) m.drift = driftOf(m);
   for (const c of m.commits.values()) {
     const n = countable(c);
     if (n === c.judgedRuns) continue;
@@ -137,12 +144,44 @@ export function endSamples(m: Model, side: 'good' | 'bad'): number[] {
 /** Ends plus every commit judged to their side (the step model: all good commits measure alike). */
 export function reference(m: Model, side: 'good' | 'bad', except: string): number[] {
   const out: number[] = [];
-  for (const c of m.commits.values()) if (c.sha !== except && c.verdict === side) out.push(...samplesOf(c.runs));
+  for (const c of m.commits.values()) if (c.sha !== except && c.verdict === side) out.push(...judgedSamples(m, c));
+  return out;
+}
+
+/** The end samples with the round each came in (interleaveEnds' drift estimate). */
+function driftOf(m: Model): Drift {
+  const ends: EndSample[][] = [];
+  for (const c of m.commits.values()) {
+    if (c.end === undefined) continue;
+    const samples: EndSample[] = [];
+    c.runs.forEach((r, i) => {
+      if (hasValue(r)) samples.push({ value: r.value!, round: c.at[i]!, key: `${c.sha}:${i}` });
+    });
+    ends.push(samples);
+  }
+  return estimateDrift(ends);
+}
+
+function hasValue(r: Observation): boolean {
+  return (r.outcome === 'good' || r.outcome === 'bad') && r.value !== undefined && Number.isFinite(r.value);
+}
+
+/**
+ * The samples a perf verdict is made on: the commit's samples, less the
+ * machine's drift at the round each came in when interleaveEnds lets the
+ * ends tell it (drift.ts). What is shown of a commit stays its raw samples.
+ */
+export function judgedSamples(m: Model, c: CommitRecord): number[] {
+  if (m.drift.factor === 0) return samplesOf(c.runs);
+  const out: number[] = [];
+  c.runs.forEach((r, i) => {
+    if (hasValue(r)) out.push(r.value! - m.drift.at(c.at[i]!, `${c.sha}:${i}`));
+  });
   return out;
 }
 
 function judgePerf(m: Model, c: CommitRecord): void {
-  const x = samplesOf(c.runs);
+  const x = judgedSamples(m, c);
   if (x.length === 0) {
     if (c.given === undefined) {
       c.judgement = 'skip';
