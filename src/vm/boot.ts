@@ -180,6 +180,9 @@ export async function bootVm(req: VmBootRequest): Promise<VmBootResult> {
   clearTimeout(timer);
   req.signal?.removeEventListener('abort', onAbort);
   killGroup(child.pid, 'SIGKILL'); // nothing of the machine outlives it
+  // 'exit' can come before the last of the console has been read: drain it (bounded), or a
+  // final marker (poweroff) and the console's last lines would be lost or seen after the exit
+  await drained(child.stdout, 2_000);
   if (pending) onLine(pending);
   timeline.exit = ms();
   out.end();
@@ -193,4 +196,12 @@ export async function bootVm(req: VmBootRequest): Promise<VmBootResult> {
     stderr,
   });
   return { outcome, consoleFile, command: cmd, accel, probe, size, timeline, durationMs: ms() };
+}
+
+/** Resolves once the stream has closed, or after `ms` whatever happens. */
+async function drained(stream: NodeJS.ReadableStream & { closed?: boolean } | null, ms: number): Promise<void> {
+  if (!stream || stream.closed) return;
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([once(stream, 'close').catch(() => {}), new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]);
+  clearTimeout(timer);
 }
