@@ -11,15 +11,20 @@
 // run on the same linear histories and draws, beside its figures from the
 // issue; and, since 30 bisects leave a mean of ±4 runs, the rows with a
 // runs goal are run again over --wide more histories, both rules side by side.
+// With GIT_BAYESECT naming a checkout of git bayesect (and PYTHON a python3
+// with numpy and scipy), the tool itself runs on the same histories and draws
+// too (bench/git-bayesect.py drives its Bisector as `git bayesect run` does).
 //
-//   node bench/bisect-flaky.ts [--histories 30] [--calibration 200] [--wide 300] [--write]
+//   [GIT_BAYESECT=dir [PYTHON=python3]] node bench/bisect-flaky.ts [--histories 30] [--calibration 200] [--wide 1000] [--write]
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { BisectSpec } from '../src/bisect/types.ts';
-import { flakyScenario, linearHistory, mergeHistory, simulateFlaky, type FlakyOutcome } from '../test/support/flaky-sim.ts';
+import { fakeSha, flakyScenario, linearHistory, mergeHistory, simulateFlaky, type FlakyOutcome } from '../test/support/flaky-sim.ts';
 import { simulateBayesectRule } from '../test/support/bayesect-rule.ts';
 import { writeSection } from './report.ts';
 
-const { values: opts } = parseArgs({ options: { histories: { type: 'string', default: '30' }, calibration: { type: 'string', default: '200' }, wide: { type: 'string', default: '300' }, write: { type: 'boolean', default: false } } });
+const { values: opts } = parseArgs({ options: { histories: { type: 'string', default: '30' }, calibration: { type: 'string', default: '200' }, wide: { type: 'string', default: '1000' }, write: { type: 'boolean', default: false } } });
 const HISTORIES = Number(opts.histories);
 const CALIBRATION = Number(opts.calibration);
 const WIDE = Number(opts.wide);
@@ -61,6 +66,24 @@ function runRule(s: Scenario, i: number, base: number): { right: boolean; runs: 
   return simulateBayesectRule(flakyScenario(linearHistory(80), base + 7000 + i, s.pNew, s.pOld), base + 9000 + i);
 }
 
+const GIT_BAYESECT = process.env.GIT_BAYESECT;
+const lineIndex = new Map(Array.from({ length: 80 }, (_, k) => [fakeSha(k), k]));
+
+/** git bayesect itself on the same linear histories and draws (bench/git-bayesect.py), when GIT_BAYESECT names a checkout. */
+function runTool(s: Scenario, count: number, base: number): { right: boolean; runs: number }[] {
+  if (!GIT_BAYESECT || s.shape !== 'linear' || s.pNew >= 1) return [];
+  const trials = Array.from({ length: count }, (_, i) => ({
+    n: 80,
+    culprit: lineIndex.get(flakyScenario(linearHistory(80), base + 7000 + i, s.pNew, s.pOld).culprit)!,
+    pNew: s.pNew,
+    pOld: s.pOld,
+    seed: base + 9000 + i,
+  }));
+  const script = fileURLToPath(new URL('./git-bayesect.py', import.meta.url));
+  const out = execFileSync(process.env.PYTHON ?? 'python3', [script], { input: JSON.stringify(trials), maxBuffer: 1 << 28 });
+  return JSON.parse(out.toString()) as { right: boolean; runs: number }[];
+}
+
 const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
 /** The standard error of a mean. */
 const sem = (xs: number[]): number => {
@@ -68,8 +91,8 @@ const sem = (xs: number[]): number => {
   return Math.sqrt(xs.reduce((a, x) => a + (x - m) ** 2, 0) / Math.max(1, xs.length - 1) / Math.max(1, xs.length));
 };
 const sideBySide: string[] = [
-  '| scenario | stacklab right | stacklab runs (mean) | goal | ≥ 0.95: right / answers | budget stops | git bayesect right (runs), from issue 11 | bayesect\'s rule, same draws | git bisect right (runs) | majority of 5 right (runs) |',
-  '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+  '| scenario | stacklab right | stacklab runs (mean) | goal | ≥ 0.95: right / answers | budget stops | git bayesect right (runs), from issue 11 | bayesect\'s rule, same draws | git bayesect itself, same draws | git bisect right (runs) | majority of 5 right (runs) |',
+  '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
 ];
 for (const s of scenarios) {
   const cells: Record<string, FlakyOutcome[]> = {};
@@ -86,9 +109,10 @@ for (const s of scenarios) {
     return `${os.filter((o) => o.right).length}/${HISTORIES} (${mean(os.map((o) => o.runs)).toFixed(1)})`;
   };
   const rule = s.shape === 'linear' && s.pNew < 1 ? Array.from({ length: HISTORIES }, (_, i) => runRule(s, i, 0)) : [];
-  const ruleCell = rule.length ? `${rule.filter((o) => o.right).length}/${HISTORIES} (${mean(rule.map((o) => o.runs)).toFixed(1)})` : '–';
+  const tool = runTool(s, HISTORIES, 0);
+  const tally = (os: { right: boolean; runs: number }[]): string => (os.length ? `${os.filter((o) => o.right).length}/${os.length} (${mean(os.map((o) => o.runs)).toFixed(1)})` : '–');
   sideBySide.push(
-    `| ${label(s)} | ${right}/${HISTORIES} | ${runs.toFixed(1)} | ${goals.join(', ') || '–'} | ${hi.filter((o) => o.right).length}/${hi.length} | ${ours.filter((o) => o.result.stop === 'budget').length} | ${s.bayesect ?? '–'} | ${ruleCell} | ${base('git bisect (1 run/commit)')} | ${base('majority of 5')} |`,
+    `| ${label(s)} | ${right}/${HISTORIES} | ${runs.toFixed(1)} | ${goals.join(', ') || '–'} | ${hi.filter((o) => o.right).length}/${hi.length} | ${ours.filter((o) => o.result.stop === 'budget').length} | ${s.bayesect ?? '–'} | ${tally(rule)} | ${tally(tool)} | ${base('git bisect (1 run/commit)')} | ${base('majority of 5')} |`,
   );
   process.stderr.write('.');
 }
@@ -96,15 +120,16 @@ process.stderr.write('\n');
 
 // the rows with a runs goal over many more histories (another seed range): both rules, mean ± its standard error
 const wideRows: string[] = [
-  `| scenario | stacklab right | stacklab runs (mean ± s.e.) | bayesect's rule right | bayesect's rule runs (mean ± s.e.) | issue 11's figure |`,
-  '| --- | --- | --- | --- | --- | --- |',
+  `| scenario | stacklab right | stacklab runs (mean ± s.e.) | bayesect's rule right | bayesect's rule runs (mean ± s.e.) | git bayesect itself right | git bayesect itself runs (mean ± s.e.) | issue 11's figure |`,
+  '| --- | --- | --- | --- | --- | --- | --- | --- |',
 ];
 for (const s of scenarios.filter((x) => x.runsGoal)) {
   const ours = Array.from({ length: WIDE }, (_, i) => run(s, methods[0]!.spec(s), i, 50_000));
   const rule = Array.from({ length: WIDE }, (_, i) => runRule(s, i, 50_000));
-  const cell = (os: { right: boolean; runs: number }[]): string => `${((100 * os.filter((o) => o.right).length) / WIDE).toFixed(1)} %`;
-  const runsCell = (os: { runs: number }[]): string => `${mean(os.map((o) => o.runs)).toFixed(1)} ± ${sem(os.map((o) => o.runs)).toFixed(1)}`;
-  wideRows.push(`| ${label(s)} | ${cell(ours)} | ${runsCell(ours)} | ${cell(rule)} | ${runsCell(rule)} | ${s.bayesect} |`);
+  const tool = runTool(s, WIDE, 50_000);
+  const cell = (os: { right: boolean }[]): string => (os.length ? `${((100 * os.filter((o) => o.right).length) / os.length).toFixed(1)} %` : '–');
+  const runsCell = (os: { runs: number }[]): string => (os.length ? `${mean(os.map((o) => o.runs)).toFixed(1)} ± ${sem(os.map((o) => o.runs)).toFixed(1)}` : '–');
+  wideRows.push(`| ${label(s)} | ${cell(ours)} | ${runsCell(ours)} | ${cell(rule)} | ${runsCell(rule)} | ${cell(tool)} | ${runsCell(tool)} | ${s.bayesect} |`);
   process.stderr.write('.');
 }
 process.stderr.write('\n');
@@ -159,11 +184,11 @@ calRows.push(`| all pooled | ${pooled.map((c) => (c.n === 0 ? '–' : `${((100 *
 const text = [
   '## Intermittent failures (bench/bisect-flaky.ts)',
   '',
-  `Seeded histories: 80 commits in a line, or 150 with up to three branches open at a time and merged back (a new history per seed); the culprit uniform over the candidates; a test that fails with probability p on every commit that has the culprit among its ancestors-or-self, never before it (two-sided: 0.1 before, and stacklab told \`falsePositives\`). ${HISTORIES} histories per row, all three methods on the same histories and the same draws. "right" = the first bad commit named is the culprit (no answer counts as wrong); runs count every run, the ends and confirmations included. stacklab = the default rule for function (SPEC §7: posterior over the first bad commit, expected information gain, confidence 0.95, budget 50 + 30 per halving of the candidates); git bisect = one run per commit, the verdict trusted; majority of 5 = five runs per commit, the majority trusted. git bayesect's figures are those measured in issue 11 (the tool itself needs numpy, not here); beside them its rule, re-derived in test/support/bayesect-rule.ts, on the same linear histories and draws (it always allows failures before the culprit, as git bayesect does).`,
+  `Seeded histories: 80 commits in a line, or 150 with up to three branches open at a time and merged back (a new history per seed); the culprit uniform over the candidates; a test that fails with probability p on every commit that has the culprit among its ancestors-or-self, never before it (two-sided: 0.1 before, and stacklab told \`falsePositives\`). ${HISTORIES} histories per row, all three methods on the same histories and the same draws. "right" = the first bad commit named is the culprit (no answer counts as wrong); runs count every run, the ends and confirmations included. stacklab = the default rule for function (SPEC §7: posterior over the first bad commit, expected information gain, confidence 0.95, budget 50 + 30 per halving of the candidates); git bisect = one run per commit, the verdict trusted; majority of 5 = five runs per commit, the majority trusted. git bayesect's figures from issue 11 are those it measured on its own draws; beside them, on the same linear histories and draws as stacklab: its rule, re-derived in test/support/bayesect-rule.ts (it always allows failures before the culprit, as git bayesect does), and ${GIT_BAYESECT ? 'git bayesect itself (version 1.2, its `Bisector` driven by bench/git-bayesect.py as `git bayesect run` drives it: the commits from the bad end back to the good end, the good end included, Jeffreys\' priors, stop at 0.95)' : 'git bayesect itself when GIT_BAYESECT names a checkout of it (not in this run)'}.`,
   '',
   ...sideBySide,
   '',
-  `The same rows over ${WIDE} more histories (another seed range), git bayesect's rule re-derived (test/support/bayesect-rule.ts: Jeffreys' priors on both rates integrated out, the least expected entropy with the rates at their posterior means, stop at 0.95, no end runs and no budget) on the same histories and draws: thirty bisects leave a mean within ±4 runs, so this is the comparison that tells.`,
+  `The same rows over ${WIDE} more histories (another seed range), git bayesect's rule re-derived (test/support/bayesect-rule.ts: Jeffreys' priors on both rates integrated out, the least expected entropy with the rates at their posterior means, stop at 0.95, no end runs and no budget) and git bayesect itself on the same histories and draws: thirty bisects leave a mean within ±4 runs, so this is the comparison that tells.`,
   '',
   ...wideRows,
   '',
