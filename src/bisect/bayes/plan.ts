@@ -101,6 +101,14 @@ export function planBayes(m: Model, slots: number, options: PlanOptions): Plan {
     }
   }
 
+  // sure of the commit but the ends not shown (two-sided: the bad end not yet failing more often than the good
+  // end): more search only sharpens an answer that cannot be given yet, so the runs go to the ends
+  if (!v.shown && top !== null && topP >= spec.confidence) {
+    const left = endsToShow(m, v).filter((sha) => !mandatory.some((p) => p.sha === sha));
+    for (const sha of left.slice(0, Math.max(0, slots - mandatory.length))) ask(sha, unit, 'end');
+    if (mandatory.length > 0) return { probes: mandatory };
+  }
+
   const range = untestableRange(m, v);
   if (range) return { done: bayesResult(m, v, { reason: 'only-skipped', candidates: range }) };
 
@@ -141,16 +149,8 @@ export function planBayes(m: Model, slots: number, options: PlanOptions): Plan {
     // One run can be worth nothing when every hypothesis predicts it alike (two-sided,
     // ends that failed equally often); several can still tell. Then measure the ends
     // if they are not shown, else take the endgame's pick.
-    const endsLeft = [dag.bad, ...(v.model.twoSided ? [goodEnd] : [])].filter((sha) => {
-      const c = v.counts.get(sha);
-      return !v.shown && (c ? c.fails + c.passes : 0) < spec.endRuns;
-    });
+    const endsLeft = endsToShow(m, v);
     if (endsLeft.length > 0) {
-      endsLeft.sort((a, b) => {
-        const na = v.counts.get(a);
-        const nb = v.counts.get(b);
-        return (na ? na.fails + na.passes : 0) - (nb ? nb.fails + nb.passes : 0);
-      });
       ask(endsLeft[0]!, unit, 'end');
     } else if (top !== null) {
       const pick = endgamePick(m, v, top.node);
@@ -160,6 +160,16 @@ export function planBayes(m: Model, slots: number, options: PlanOptions): Plan {
   if (mandatory.length > 0) return { probes: mandatory };
   // nothing left worth a run: the best guess, as when the budget runs out
   return { done: bayesResult(m, v, { reason: 'budget' }) };
+}
+
+/** The ends that may still run while the bad end is not shown, fewest runs first (the bad end on a tie). */
+function endsToShow(m: Model, v: BayesView): string[] {
+  if (v.shown) return [];
+  const runs = (sha: string): number => {
+    const c = v.counts.get(sha);
+    return c ? c.fails + c.passes : 0;
+  };
+  return [m.dag.bad, ...(v.model.twoSided ? [m.dag.good[0]!] : [])].filter((sha) => runs(sha) < m.spec.endRuns).sort((a, b) => runs(a) - runs(b));
 }
 
 /** git's search over the commits every run agrees with, while the test has been deterministic. */

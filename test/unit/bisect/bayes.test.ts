@@ -10,7 +10,7 @@ import { posteriorOf, type RateModel, type Tally } from '../../../src/bisect/bay
 import { GainModel } from '../../../src/bisect/bayes/gain.ts';
 import { confidenceOf } from '../../../src/bisect/bayes/confidence.ts';
 import { JEFFREYS, logMarginal, probGreater } from '../../../src/bisect/bayes/rates.ts';
-import type { BisectSpec, Dag, Observation } from '../../../src/bisect/types.ts';
+import type { BisectSpec, Dag, LogEntry, Observation } from '../../../src/bisect/types.ts';
 import { dagOf, drive, linear, prng, regressionAt, sha } from './helpers.ts';
 
 const oneSided: RateModel = { twoSided: false, newRate: JEFFREYS, oldRate: JEFFREYS };
@@ -149,6 +149,38 @@ test('ends that lie: a bad end that tests good names no culprit and says why (fu
   assert.equal(flat.result.first_bad, null);
   assert.equal(flat.result.reason, 'no-regression');
   assert.match(flat.result.message!, /^the bad end is not measurably worse than the good end in ms/);
+});
+
+test('sure of the commit but the ends not shown (two-sided): the next runs go to the ends, not to more search', () => {
+  const dag = linear(30);
+  const spec: BisectSpec = { criterion: 'function', falsePositives: true };
+  // c15 fails every time and c14 never: the search is sure of c15; the bad end failed 1 of 3, the good end 2 of 4
+  const runs: [string, string][] = [['c14', 'pppppppppppp'], ['c15', 'FFFFFFFFFFFF'], ['c30', 'Fpp'], ['c0', 'FFpp']];
+  const log: LogEntry[] = [{ kind: 'round', probes: runs.map(([c, o]) => ({ sha: sha(c), runs: o.length, why: 'search' as const })) }];
+  for (const [c, o] of runs) for (const x of o) log.push({ kind: 'run', sha: sha(c), obs: { outcome: x === 'F' ? 'bad' : 'good' } });
+  const state = replay(dag, spec, log);
+  const best = status(state).best!;
+  assert.equal(best.sha, sha('c15'));
+  assert.ok(best.p >= 0.95, `p = ${best.p}`);
+  const two = next(replay(dag, spec, log), 2);
+  assert.ok('probes' in two);
+  assert.deepEqual(two.probes.map((p) => p.sha).sort(), [sha('c30'), sha('c0')].sort(), 'both ends, one run each');
+  // one box: the ends only, the one with fewer runs first, until the bad end fails more often than the good end
+  const asked: string[] = [];
+  for (;;) {
+    const step = next(state, 1);
+    if ('done' in step) {
+      assert.equal(step.done.first_bad, sha('c15'));
+      break;
+    }
+    assert.ok('probes' in step);
+    for (const p of step.probes) {
+      asked.push(p.sha);
+      for (let k = 0; k < p.runs; k++) record(state, p.sha, { outcome: p.sha === sha('c30') ? 'bad' : 'good' });
+    }
+  }
+  assert.equal(asked[0], sha('c30'));
+  assert.ok(asked.length > 0 && asked.every((x) => x === sha('c30') || x === sha('c0')), asked.join(' '));
 });
 
 test('a good end that fails: no culprit, and the message says the good end failed', () => {
