@@ -18,4 +18,22 @@ export interface Ctx {
   git: GitResolver;
   log: Log;
   now(): number;
+  /** Work a request starts and does not wait for; stopping the scheduler waits for it. */
+  background: Background;
+}
+
+/** Promises started off a request's path (a claimed job's job.yaml), so that stop() can wait for them. */
+export class Background {
+  readonly #pending = new Set<Promise<unknown>>();
+
+  add(work: Promise<unknown>): void {
+    const tracked = work.finally(() => this.#pending.delete(tracked));
+    tracked.catch(() => undefined);
+    this.#pending.add(tracked);
+  }
+
+  /** Waits for everything added so far, and for what that adds meanwhile. */
+  async settle(): Promise<void> {
+    while (this.#pending.size > 0) await Promise.allSettled([...this.#pending]);
+  }
 }

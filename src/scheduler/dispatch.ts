@@ -27,8 +27,8 @@ export async function claimFor(ctx: Ctx, box: TestboxRow): Promise<JobRow | unde
     ctx.metrics.claims.inc();
     ctx.metrics.queueWait.observe({ kind: jobKind(claimed) }, (now - claimed.submit_time) / 1000);
     // The job's result root gets its job.yaml when the job is about to run, off the claim's path.
-    writeJobYaml(ctx, claimed.id, claimed.result_root, claimed.spec).catch((err: unknown) =>
-      ctx.log.warn({ err, job: claimed.id }, 'cannot write job.yaml'),
+    ctx.background.add(
+      writeJobYaml(ctx, claimed.id, claimed.result_root, claimed.spec).catch((err: unknown) => ctx.log.warn({ err, job: claimed.id }, 'cannot write job.yaml')),
     );
   }
   return claimed;

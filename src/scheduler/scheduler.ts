@@ -8,7 +8,7 @@ import { getJob, listJobs, type JobFilter } from '../store/jobs.ts';
 import { listEvents } from '../store/events.ts';
 import { jobChannel } from '../store/notify.ts';
 import { testboxByMac, type TestboxInfo } from '../store/testboxes.ts';
-import { silentLog, type Ctx, type Log } from './context.ts';
+import { Background, silentLog, type Ctx, type Log } from './context.ts';
 import { SchedulerMetrics } from './metrics.ts';
 import { dryRun, submitJobs } from './submit.ts';
 import { nextJob, type Assignment } from './dispatch.ts';
@@ -45,7 +45,7 @@ export class Scheduler {
 
   constructor(store: Store, config: LabConfig, log: Log = silentLog, now: () => number = Date.now) {
     const git = new GitResolver(join(config.dataDir, 'git'), { fetchInterval: config.lab.policy.git_fetch_interval * 1000, fetchUrl: (url) => config.lab.fetchUrl(url) });
-    this.ctx = { store, config, log, now, git, metrics: new SchedulerMetrics(store, { now, testboxLostAfter: config.timing.testboxLostAfter }) };
+    this.ctx = { store, config, log, now, git, background: new Background(), metrics: new SchedulerMetrics(store, { now, testboxLostAfter: config.timing.testboxLostAfter }) };
     this.bisects = new Bisects(this.ctx);
     this.#hearingSince = now();
   }
@@ -195,5 +195,6 @@ export class Scheduler {
     await this.#sweeping;
     await this.bisects.stop();
     await this.ctx.git.settle();
+    await this.ctx.background.settle();
   }
 }

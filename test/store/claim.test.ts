@@ -14,6 +14,8 @@ import { pickJob, type JobView } from '../../src/model/match.ts';
 import { ACTIVE_STAGES, isActive } from '../../src/model/lifecycle.ts';
 import { BOX_LOCK } from '../../src/store/claim.ts';
 import { sql } from 'kysely';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { ResolvedJob } from '../../src/model/job.ts';
 
 /** A small seeded PRNG (mulberry32): the same seed, the same jobs. */
@@ -118,6 +120,26 @@ for (const dialect of await dialects()) {
         }
       });
     }
+
+    test("a claimed job's job.yaml, written off the claim's path, is on disk once the scheduler has stopped", async () => {
+      const t = await makeScheduler(dialect);
+      try {
+        const db = t.store.db;
+        await registerTestbox(db, { hostname: 'dc-a', type: 'dc', arch: 'x86_64', max_memory: 8, cpus: 1 }, t.clock.now);
+        await ensureAccount(db, 'alice');
+        const id = await insertJob(db, {
+          account: 'alice', suite: 'echo', testbox: 'dc', tbox_type: 'dc', arch: 'x86_64', os: 'debian', os_version: '12', memory_minimum: 1, priority: 0,
+          runtime: 60, stage: 'submit', deps_pending: 0, submit_time: t.clock.now, result_root: '/r/1', spec: { suite: 'echo' } as ResolvedJob,
+        });
+        assert.equal((await claimFor(t.scheduler.ctx, (await getTestbox(db, 'dc-a'))!))?.id, id);
+        await t.scheduler.stop();
+        // nothing of it is left in flight to write into a directory being removed (a test's cleanup, a server's data)
+        const yaml = readFileSync(join(t.config.srvDir, 'r/1/job.yaml'), 'utf8');
+        assert.match(yaml, new RegExp(`^id: ${id}$`, 'm'));
+      } finally {
+        await t.cleanup();
+      }
+    });
 
     test('a job waiting on builds is never claimed', async () => {
       const t = await makeScheduler(dialect);
