@@ -6,7 +6,7 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { dialects } from '../support/db.ts';
-import { makeScheduler } from '../support/scheduler.ts';
+import { makeScheduler, type TestScheduler } from '../support/scheduler.ts';
 import { claimFor } from '../../src/scheduler/dispatch.ts';
 import { insertJob } from '../../src/store/jobs.ts';
 import { ensureAccount, getTestbox, registerTestbox } from '../../src/store/testboxes.ts';
@@ -121,17 +121,22 @@ for (const dialect of await dialects()) {
       });
     }
 
+    /** One dc box and one job for alice on it, `deps_pending` builds away; the job's id. */
+    async function oneJob(t: TestScheduler, deps_pending: number, result_root: string): Promise<number> {
+      const db = t.store.db;
+      await registerTestbox(db, { hostname: 'dc-a', type: 'dc', arch: 'x86_64', max_memory: 8, cpus: 1 }, t.clock.now);
+      await ensureAccount(db, 'alice');
+      return insertJob(db, {
+        account: 'alice', suite: 'echo', testbox: 'dc', tbox_type: 'dc', arch: 'x86_64', os: 'debian', os_version: '12', memory_minimum: 1, priority: 0,
+        runtime: 60, stage: 'submit', deps_pending, submit_time: t.clock.now, result_root, spec: { suite: 'echo' } as ResolvedJob,
+      });
+    }
+
     test("a claimed job's job.yaml, written off the claim's path, is on disk once the scheduler has stopped", async () => {
       const t = await makeScheduler(dialect);
       try {
-        const db = t.store.db;
-        await registerTestbox(db, { hostname: 'dc-a', type: 'dc', arch: 'x86_64', max_memory: 8, cpus: 1 }, t.clock.now);
-        await ensureAccount(db, 'alice');
-        const id = await insertJob(db, {
-          account: 'alice', suite: 'echo', testbox: 'dc', tbox_type: 'dc', arch: 'x86_64', os: 'debian', os_version: '12', memory_minimum: 1, priority: 0,
-          runtime: 60, stage: 'submit', deps_pending: 0, submit_time: t.clock.now, result_root: '/r/1', spec: { suite: 'echo' } as ResolvedJob,
-        });
-        assert.equal((await claimFor(t.scheduler.ctx, (await getTestbox(db, 'dc-a'))!))?.id, id);
+        const id = await oneJob(t, 0, '/r/1');
+        assert.equal((await claimFor(t.scheduler.ctx, (await getTestbox(t.store.db, 'dc-a'))!))?.id, id);
         await t.scheduler.stop();
         // nothing of it is left in flight to write into a directory being removed (a test's cleanup, a server's data)
         const yaml = readFileSync(join(t.config.srvDir, 'r/1/job.yaml'), 'utf8');
@@ -144,14 +149,8 @@ for (const dialect of await dialects()) {
     test('a job waiting on builds is never claimed', async () => {
       const t = await makeScheduler(dialect);
       try {
-        const db = t.store.db;
-        await registerTestbox(db, { hostname: 'dc-a', type: 'dc', arch: 'x86_64', max_memory: 8, cpus: 1 }, t.clock.now);
-        await ensureAccount(db, 'alice');
-        await insertJob(db, {
-          account: 'alice', suite: 'echo', testbox: 'dc', tbox_type: 'dc', arch: 'x86_64', os: 'debian', os_version: '12', memory_minimum: 1, priority: 0,
-          runtime: 60, stage: 'submit', deps_pending: 2, submit_time: t.clock.now, result_root: '/r', spec: { suite: 'echo' } as ResolvedJob,
-        });
-        assert.equal(await claimFor(t.scheduler.ctx, (await getTestbox(db, 'dc-a'))!), undefined);
+        await oneJob(t, 2, '/r');
+        assert.equal(await claimFor(t.scheduler.ctx, (await getTestbox(t.store.db, 'dc-a'))!), undefined);
       } finally {
         await t.cleanup();
       }
