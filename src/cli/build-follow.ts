@@ -3,7 +3,7 @@
 // it grows under the pkgbuild job's result root, so a kernel build is not
 // minutes of silence. A retried build is followed into its next attempt.
 import type { ApiClient } from '../api/client.ts';
-import type { Build, Job } from '../api/contract.ts';
+import type { Build, Job, TimelineEntry } from '../api/contract.ts';
 import { ApiError } from '../api/client.ts';
 import { eventLine, followJob, isTransient } from './follow.ts';
 import { sleep } from '../util/sleep.ts';
@@ -18,7 +18,20 @@ export interface BuildWatch {
   stop(): Promise<void>;
   /** The logs whose lines were printed (not printed again at the end). */
   readonly shown: Set<string>;
+  /**
+   * Prints a followed job's timeline entry. Its release, or its end, is
+   * held (with what follows it) until the builds it waited for have said
+   * how they ended, for a few seconds at most: the server releases a job in
+   * the build's closing transaction, and the job's own timeline often
+   * reaches the terminal before the build's last look does.
+   */
+  event(jobId: number, e: TimelineEntry): void;
+  /** Resolves once every held line is printed. */
+  drained(): Promise<void>;
 }
+
+/** Entries that come only after the builds a job waits for have ended. */
+const AFTER_BUILDS = new Set(['release', 'finish']);
 
 const short = (s: string, n = 12): string => s.slice(0, n);
 
@@ -29,6 +42,10 @@ export function watchBuilds(client: ApiClient, jobIds: number[], say: (line: str
   const running: Promise<void>[] = [];
   const pending = new Set(jobIds);
   const shown = new Set<string>();
+  const byKey = new Map<string, Promise<void>>();
+  const buildsOf = new Map<number, Promise<void>[]>();
+  const held = new Map<number, string[]>();
+  const flushes: Promise<void>[] = [];
   const loop = (async () => {
     while (!ctl.signal.aborted && pending.size > 0) {
       for (const id of [...pending]) {
@@ -36,11 +53,16 @@ export function watchBuilds(client: ApiClient, jobIds: number[], say: (line: str
         if (!j) continue; // asked again next time round
         pending.delete(id); // a job's builds are fixed at submit (a retry keeps the key): one look is enough
         for (const d of j.deps) {
-          if (d.wait !== 'waiting' || watched.has(d.build_key)) continue;
-          watched.add(d.build_key);
-          const ref = d.commit_ref === d.commit ? short(d.commit) : `${d.commit_ref} ${short(d.commit, 8)}`;
-          say(`job ${id} waits for build ${d.pkg} ${short(d.build_key)} (${ref}${d.config ? `, config ${d.config}` : ''}): ${d.build_state}`);
-          running.push(followBuild(client, d.build_key, say, ctl.signal, shown).catch(() => {}));
+          if (d.wait !== 'waiting') continue;
+          if (!watched.has(d.build_key)) {
+            watched.add(d.build_key);
+            const ref = d.commit_ref === d.commit ? short(d.commit) : `${d.commit_ref} ${short(d.commit, 8)}`;
+            say(`job ${id} waits for build ${d.pkg} ${short(d.build_key)} (${ref}${d.config ? `, config ${d.config}` : ''}): ${d.build_state}`);
+            const follow = followBuild(client, d.build_key, say, ctl.signal, shown).catch(() => {});
+            byKey.set(d.build_key, follow);
+            running.push(follow);
+          }
+          buildsOf.set(id, [...(buildsOf.get(id) ?? []), byKey.get(d.build_key)!]);
         }
       }
       await sleep(LOOK_MS, ctl.signal);
@@ -48,6 +70,28 @@ export function watchBuilds(client: ApiClient, jobIds: number[], say: (line: str
   })().catch(() => {});
   return {
     shown,
+    event(jobId, e) {
+      const line = eventLine(jobId, e);
+      const queue = held.get(jobId);
+      if (queue) return void queue.push(line);
+      const builds = AFTER_BUILDS.has(e.event) ? buildsOf.get(jobId) : undefined;
+      if (!builds) return say(line);
+      buildsOf.delete(jobId);
+      const lines = [line];
+      held.set(jobId, lines);
+      const grace = new AbortController();
+      const ended = Promise.all(builds).then(() => grace.abort());
+      flushes.push(
+        Promise.race([ended, sleep(STOP_GRACE_MS, grace.signal)]).then(() => {
+          grace.abort();
+          held.delete(jobId);
+          for (const l of lines) say(l);
+        }),
+      );
+    },
+    async drained() {
+      await Promise.all(flushes);
+    },
     async stop() {
       // a build ends before the jobs waiting on it: give its last lines (the log's tail, how it ended) a moment
       pending.clear();

@@ -2,8 +2,9 @@
 // no server listening is one clear line and exit 3; every bad option is
 // exit 2 with its message; a reader closing the pipe ends the command
 // quietly; --version; a server URL without a scheme; `bisect list`;
-// `submit -m` following the build its job waits for (events, build log),
-// the tail of a failed job's output, the job's page URL; parameters and ss
+// `submit -m` following the build its job waits for (events, build log;
+// the build's end before the job's release, even when its last look is
+// slow), the tail of a failed job's output, the job's page URL; parameters and ss
 // packages in the text views, never raw JSON; and a follower that outlasts
 // a server restart.
 import { test, describe, before, after } from 'node:test';
@@ -12,6 +13,7 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { createServer as createHttpServer, request as httpRequest } from 'node:http';
 import { join } from 'node:path';
 import { tempDir } from '../support/tmp.ts';
 import { makeSsLab, type SsLab } from '../support/ss-lab.ts';
@@ -28,6 +30,33 @@ async function freePort(): Promise<number> {
   srv.close();
   await once(srv, 'close');
   return port;
+}
+
+/** A proxy in front of `target` that forwards GET /api/builds/… `delayMs` late and everything else at once. */
+async function slowBuildsProxy(target: string, delayMs: number): Promise<{ url: string; close(): Promise<void> }> {
+  const to = new URL(target);
+  const srv = createHttpServer((req, res) => {
+    const forward = (): void => {
+      const up = httpRequest({ host: to.hostname, port: to.port, path: req.url, method: req.method, headers: req.headers }, (r) => {
+        res.writeHead(r.statusCode ?? 502, r.headers);
+        r.pipe(res);
+      });
+      up.on('error', () => res.destroy());
+      req.pipe(up);
+    };
+    if (req.method === 'GET' && req.url?.startsWith('/api/builds/')) setTimeout(forward, delayMs);
+    else forward();
+  }).listen(0, '127.0.0.1');
+  await once(srv, 'listening');
+  const { port } = srv.address() as { port: number };
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close: async () => {
+      srv.closeAllConnections();
+      srv.close();
+      await once(srv, 'close');
+    },
+  };
 }
 
 /** Runs the CLI with stdout piped and closes the pipe at the first byte, as `| head -1` does. */
@@ -220,6 +249,24 @@ describe('the CLI day to day, against a lab with ss packages', () => {
     const builds = await cli(['builds', '--pkg', 'hello']);
     assert.match(builds.stdout, /^key +pkg +commit +config +params +os +state/m);
     assert.match(builds.stdout, new RegExp(`^${key} +hello +${dep.commit.slice(0, 12)} \\(v2\\) +loud +delay=1 +`, 'm'));
+  });
+
+  test('submit -m: a build whose last look comes late is still shown ended before the job it held is released', async () => {
+    // the job's own timeline reaches the terminal first whenever the build's last look is slow (a loaded machine, a far server)
+    const proxy = await slowBuildsProxy(server.url, 2500);
+    try {
+      const r = await runCli(['submit', file('late.yaml', 'suite: use-hello\ntestbox: dc\nruntime: 60\nss:\n  hello:\n    commit: v1\n    config: quiet\n'), '-m', '--timeout', '120', '--server', proxy.url]);
+      assert.equal(r.code, 0, r.stderr + r.stdout);
+      const id = Number(/^job id=(\d+)/m.exec(r.stdout)![1]);
+      const key = (await api.get<Job>(`/api/jobs/${id}`)).deps[0]!.build_key.slice(0, 12);
+      const ended = r.stdout.indexOf(`build hello ${key}: succeeded`);
+      const released = r.stdout.search(new RegExp(`^\\S+  job ${id}  release`, 'm'));
+      const running = r.stdout.indexOf(`job ${id}  running`);
+      assert.ok(ended >= 0 && released >= 0 && running >= 0, r.stdout);
+      assert.ok(ended < released && released < running, r.stdout);
+    } finally {
+      await proxy.close();
+    }
   });
 
   test('submit -m of a failing job ends with the tail of its output; a job whose build failed, with the build log’s; exit 1', async () => {

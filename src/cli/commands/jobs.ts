@@ -69,7 +69,8 @@ function showJob(j: Job, base: string): void {
 async function followLive(client: ApiClient, id: number, json: boolean): Promise<Job> {
   if (json) return followJob(client, id);
   const builds = watchBuilds(client, [id], out);
-  const j = await followJob(client, id, { onEvent: (i, e) => out(eventLine(i, e)) }).finally(() => builds.stop());
+  const j = await followJob(client, id, { onEvent: (i, e) => builds.event(i, e) }).finally(() => builds.stop());
+  await builds.drained();
   out('');
   await printEnding(client, j, builds.shown);
   return j;

@@ -12,7 +12,7 @@ import { attachUploads } from '../uploads.ts';
 import { clientFor, jobPage, out, printJson, withJson, withServer, type GlobalOptions } from '../common.ts';
 import { watchBuilds } from '../build-follow.ts';
 import { duration } from '../options.ts';
-import { eventLine, followJobs, isTransient } from '../follow.ts';
+import { followJobs, isTransient } from '../follow.ts';
 import { printEnding } from './jobs.ts';
 import { combined, loadFiles, loadOptions, rawArgsOf, splitArgs, userDefaultsFile, withJobInput, type JobInputFlags } from './job-input.ts';
 
@@ -74,10 +74,11 @@ async function monitor(client: ApiClient, ids: number[], timeoutMs: number | und
   const finals = await followJobs(client, ids, {
     timeoutMs,
     onEvent: (id, e) => {
-      out(eventLine(id, e));
+      builds.event(id, e);
       waits.check(id);
     },
   }).finally(() => builds.stop());
+  await builds.drained();
   out('');
   for (const j of finals) await printEnding(client, j, builds.shown);
   return finals;
