@@ -6,6 +6,7 @@ import type { SchedulerMetrics } from './metrics.ts';
 import type { GitResolver } from '../stack/git.ts';
 
 import type { Log } from '../util/log.ts';
+import type { Background } from '../util/background.ts';
 
 export type { Log } from '../util/log.ts';
 export { silentLog } from '../util/log.ts';
@@ -22,18 +23,3 @@ export interface Ctx {
   background: Background;
 }
 
-/** Promises started off a request's path (a claimed job's job.yaml), so that stop() can wait for them. */
-export class Background {
-  readonly #pending = new Set<Promise<unknown>>();
-
-  add(work: Promise<unknown>): void {
-    const tracked = work.finally(() => this.#pending.delete(tracked));
-    tracked.catch(() => undefined);
-    this.#pending.add(tracked);
-  }
-
-  /** Waits for everything added so far, and for what that adds meanwhile. */
-  async settle(): Promise<void> {
-    while (this.#pending.size > 0) await Promise.allSettled([...this.#pending]);
-  }
-}

@@ -12,6 +12,7 @@ import { mkdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { UserError } from '../errors.ts';
+import { Background } from '../util/background.ts';
 
 const run = promisify(execFile);
 
@@ -85,7 +86,7 @@ export class GitResolver {
   readonly dir: string;
   readonly #fetchInterval: number;
   readonly #fetchUrl: (url: string) => string;
-  readonly #background = new Set<Promise<unknown>>();
+  readonly #background = new Background();
   readonly #locks = new Map<string, Promise<unknown>>();
   readonly #lastFetch = new Map<string, number>();
   readonly #refs = new Map<string, { sha: string; at: number }>();
@@ -110,9 +111,7 @@ export class GitResolver {
   /** Clones the mirror in the background (once); later resolutions and bisects use it. */
   prefetch(url: string): void {
     if (this.hasMirror(url) || this.#locks.has(url)) return;
-    const p = this.#ensureMirror(url).catch(() => {});
-    this.#background.add(p);
-    void p.finally(() => this.#background.delete(p));
+    this.#background.add(this.#ensureMirror(url).catch(() => {}));
   }
 
   /** The mirror of `url`, cloned now if it is not here yet (what needs the history: rev-list, show). */
@@ -123,7 +122,7 @@ export class GitResolver {
 
   /** Waits for background clones (a server stopping, a test cleaning up). */
   async settle(): Promise<void> {
-    await Promise.allSettled([...this.#background]);
+    await this.#background.settle();
   }
 
   mirror(url: string): string {
