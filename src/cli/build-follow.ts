@@ -38,10 +38,9 @@ const short = (s: string, n = 12): string => s.slice(0, n);
 /** Follows every build the jobs wait on, each once, printing through `say`. */
 export function watchBuilds(client: ApiClient, jobIds: number[], say: (line: string) => void): BuildWatch {
   const ctl = new AbortController();
-  const watched = new Set<string>();
-  const running: Promise<void>[] = [];
   const pending = new Set(jobIds);
   const shown = new Set<string>();
+  /** Each build followed, by key: its follower, which ends when the build has said how it ended. */
   const byKey = new Map<string, Promise<void>>();
   const buildsOf = new Map<number, Promise<void>[]>();
   const held = new Map<number, string[]>();
@@ -54,13 +53,10 @@ export function watchBuilds(client: ApiClient, jobIds: number[], say: (line: str
         pending.delete(id); // a job's builds are fixed at submit (a retry keeps the key): one look is enough
         for (const d of j.deps) {
           if (d.wait !== 'waiting') continue;
-          if (!watched.has(d.build_key)) {
-            watched.add(d.build_key);
+          if (!byKey.has(d.build_key)) {
             const ref = d.commit_ref === d.commit ? short(d.commit) : `${d.commit_ref} ${short(d.commit, 8)}`;
             say(`job ${id} waits for build ${d.pkg} ${short(d.build_key)} (${ref}${d.config ? `, config ${d.config}` : ''}): ${d.build_state}`);
-            const follow = followBuild(client, d.build_key, say, ctl.signal, shown).catch(() => {});
-            byKey.set(d.build_key, follow);
-            running.push(follow);
+            byKey.set(d.build_key, followBuild(client, d.build_key, say, ctl.signal, shown).catch(() => {}));
           }
           buildsOf.set(id, [...(buildsOf.get(id) ?? []), byKey.get(d.build_key)!]);
         }
@@ -80,9 +76,8 @@ export function watchBuilds(client: ApiClient, jobIds: number[], say: (line: str
       const lines = [line];
       held.set(jobId, lines);
       const grace = new AbortController();
-      const ended = Promise.all(builds).then(() => grace.abort());
       flushes.push(
-        Promise.race([ended, sleep(STOP_GRACE_MS, grace.signal)]).then(() => {
+        Promise.race([Promise.all(builds), sleep(STOP_GRACE_MS, grace.signal)]).then(() => {
           grace.abort();
           held.delete(jobId);
           for (const l of lines) say(l);
@@ -95,10 +90,10 @@ export function watchBuilds(client: ApiClient, jobIds: number[], say: (line: str
     async stop() {
       // a build ends before the jobs waiting on it: give its last lines (the log's tail, how it ended) a moment
       pending.clear();
-      await Promise.race([Promise.all(running), sleep(STOP_GRACE_MS)]);
+      await Promise.race([Promise.all(byKey.values()), sleep(STOP_GRACE_MS)]);
       ctl.abort();
       await loop;
-      await Promise.all(running);
+      await Promise.all(byKey.values());
     },
   };
 }
