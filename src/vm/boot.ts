@@ -11,7 +11,7 @@ import { once } from 'node:events';
 import { cpus as osCpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { killGroup } from '../util/process-group.ts';
-import { classifyBoot, MARK, type BootOutcome } from './console.ts';
+import { classifyBoot, MARK, type BootFacts, type BootOutcome } from './console.ts';
 import { concatInitrds } from './initrd.ts';
 import { chooseAccel, type KvmProbe } from './kvm.ts';
 import { machineSize, type HostLimits, type MachineSize } from './machine.ts';
@@ -72,8 +72,10 @@ export interface VmBootResult {
   accel: Accel;
   probe?: KvmProbe | undefined;
   size: MachineSize & { capped: boolean };
-  /** Milliseconds from qemu's start to each marker's first appearance, and to its exit. */
+  /** Milliseconds from qemu's start to each marker's first appearance, and to its exit (whole ms: two can be equal). */
   timeline: Record<string, number>;
+  /** Why the host killed qemu, if it did; undefined when qemu ended by itself. */
+  killedFor?: BootFacts['killedFor'];
   durationMs: number;
 }
 
@@ -125,7 +127,7 @@ export async function bootVm(req: VmBootRequest): Promise<VmBootResult> {
   let kept = 0;
   let stderr = '';
   let pending = '';
-  let killedFor: 'boot' | 'network' | 'runtime' | 'abort' | 'poweroff' | undefined;
+  let killedFor: BootFacts['killedFor'];
 
   const child = spawn(cmd.command, cmd.args, { detached: true, cwd: req.workDir, stdio: ['ignore', 'pipe', 'pipe'] });
   const exited = new Promise<{ code: number | null; signal: string | null; spawnError?: string }>((resolve) => {
@@ -195,7 +197,7 @@ export async function bootVm(req: VmBootRequest): Promise<VmBootResult> {
     spawnError: end.spawnError,
     stderr,
   });
-  return { outcome, consoleFile, command: cmd, accel, probe, size, timeline, durationMs: ms() };
+  return { outcome, consoleFile, command: cmd, accel, probe, size, timeline, killedFor, durationMs: ms() };
 }
 
 /** Resolves once the stream has closed, or after `ms` whatever happens. */

@@ -110,7 +110,10 @@ describe('a vm boot of Debian\'s kernel', { skip: missing || false }, () => {
     const dmesg = api.seen[5]!.body.toString();
     assert.match(dmesg, /Linux version/, 'dmesg is the kernel log');
     assert.ok(!dmesg.includes(`token-${id}`) && dmesg.includes('stacklab_token=<redacted>'), 'the credential is blanked out of the uploaded dmesg');
-    assert.ok(r.timeline.poweroff! < r.timeline.exit!, 'qemu ended after the guest powered off');
+    // qemu ended by itself, on the guest's power-off (the last console chunk is often read
+    // in the same millisecond as the exit, so the two stamps can be equal)
+    assert.equal(r.killedFor, undefined, 'qemu was not killed');
+    assert.ok(r.timeline.poweroff !== undefined && r.timeline.poweroff <= r.timeline.exit!, `the guest powered off before qemu ended: ${JSON.stringify(r.timeline)}`);
     assert.match(readFileSync(r.consoleFile, 'utf8'), /STACKLAB: closed health=success/);
   });
 
