@@ -305,7 +305,7 @@ test('CLI: a flaky test (fails 60 % of runs after the culprit) finds it at the c
     const short = await cli(['bisect', 'run', '--repo', h.repo, '--good', h.good, '--bad', h.bad, '--budget', '14', '--', 'sh', flaky]);
     assert.equal(short.code, 1, short.stderr);
     assert.match(short.stdout, /^confidence: {7}0\.\d+ \(asked for 0\.95; the run budget ran out first\)$/m);
-    assert.match(short.stdout, /no commit reached 0\.95 within 14 runs; the most likely first bad commit is [0-9a-f]{12} \(0\.\d+\)/);
+    assert.match(short.stdout, /no commit reached 0\.95 within 14 runs; the most likely first bad commit is [0-9a-f]{12} \(0\.\d+[;)]/);
   } finally {
     await rm(h.repo, { recursive: true, force: true });
     await rm(dir, { recursive: true, force: true });

@@ -23,11 +23,20 @@ export const RATE_QUANTILE = 0.02;
 const GRID = 400;
 
 export function confidenceOf(v: { model: RateModel; post: Posterior }, node: number): number {
+  return confidenceAt(v, node).value;
+}
+
+/**
+ * The confidence and, one-sided, the failure rate it was taken at (the 2 %
+ * quantile of the rate's posterior); `integrated` is the posterior with the
+ * rate integrated out, which the evidence shows as P(first bad).
+ */
+export function confidenceAt(v: { model: RateModel; post: Posterior }, node: number): { value: number; integrated: number; rate?: number } {
   const { model, post } = v;
   const marginal = post.mass[node] ?? 0;
-  if (model.twoSided || model.newRate === 'certain' || post.impossible) return marginal;
+  if (model.twoSided || model.newRate === 'certain' || post.impossible) return { value: marginal, integrated: marginal };
   const target = post.groups.find((x) => (x.members[node >>> 5]! & (1 << (node & 31))) !== 0);
-  if (!target) return 0;
+  if (!target) return { value: 0, integrated: marginal };
   const prior = model.newRate;
   // one-sided: ln weight of a group at rate p (groups with a failure before them are already impossible)
   const lw = (x: Group, p: number): number => Math.log(x.size) + x.fa * Math.log(p) + x.pa * Math.log1p(-p);
@@ -51,7 +60,7 @@ export function confidenceOf(v: { model: RateModel; post: Posterior }, node: num
   for (let i = 0; i < GRID; i++) {
     acc += Math.exp(logDensity[i]! - top) / total;
     // never above the integrated posterior: the quantile only ever makes it more careful
-    if (acc >= RATE_QUANTILE) return Math.min(marginal, atRate[i]!);
+    if (acc >= RATE_QUANTILE) return { value: Math.min(marginal, atRate[i]!), integrated: marginal, rate: (i + 0.5) / GRID };
   }
-  return Math.min(marginal, atRate[GRID - 1]!);
+  return { value: Math.min(marginal, atRate[GRID - 1]!), integrated: marginal, rate: (GRID - 0.5) / GRID };
 }

@@ -5,7 +5,7 @@
 import { historyRank } from '../history.ts';
 import type { Model } from '../model.ts';
 import type { BisectResult, Evidence, ResultReason, Verdict } from '../types.ts';
-import { confidenceOf } from './confidence.ts';
+import { confidenceAt } from './confidence.ts';
 import { badProbability, mostLikely } from './posterior.ts';
 import { rateBound } from './rates.ts';
 import { isSkipped, type BayesView, type Counts } from './view.ts';
@@ -38,14 +38,15 @@ export function bayesResult(m: Model, v: BayesView, o: BayesOutcome): BisectResu
     message = n === 0 && !v.model.twoSided ? `the run budget (${v.runs} runs) ran out before the bad end was tested: no culprit is named until it has failed.` : notShown(m, v, `the run budget (${v.runs} runs) ran out before it was`);
   } else if ((o.reason === 'found' || o.reason === 'budget') && top !== null) {
     firstBad = g.shas[top.node]!;
-    confidence = floor3(confidenceOf(v, top.node));
+    const at = confidenceAt(v, top.node);
+    confidence = floor3(at.value);
     stop = o.reason === 'found' ? 'confidence' : 'budget';
     const parent = g.firstParent[top.node] ?? null;
     const said = `${short(firstBad)} ${runs(v.counts.get(firstBad))}${parent ? `; its parent ${short(parent)} ${runs(v.counts.get(parent))}` : ''}`;
     message =
       stop === 'confidence'
-        ? `${short(firstBad)} is the first bad commit with probability ${confidence.toFixed(3)} (asked for ${spec.confidence}): ${said}.`
-        : `no commit reached ${spec.confidence} within ${v.runs} runs; the most likely first bad commit is ${short(firstBad)} (${confidence.toFixed(3)}): ${said}. More runs (a larger budget) would settle it.`;
+        ? `${short(firstBad)} is the first bad commit with probability ${confidence.toFixed(3)} (asked for ${spec.confidence}${cautious(at, confidence)}): ${said}.`
+        : `no commit reached ${spec.confidence} within ${v.runs} runs; the most likely first bad commit is ${short(firstBad)} (${confidence.toFixed(3)}${cautious(at, confidence)}): ${said}. More runs (a larger budget) would settle it.`;
   } else if (o.reason === 'only-skipped') {
     const set = o.candidates ?? [];
     let mass = 0;
@@ -95,6 +96,16 @@ function verdictOf(m: Model, v: BayesView, sha: string, node: number | undefined
   const p = badProbability(m.graph, v.post, node);
   // 'pending' here means "not settled": its P(bad) is in the evidence
   return p >= m.spec.confidence ? 'bad' : p <= 1 - m.spec.confidence ? 'good' : 'pending';
+}
+
+/**
+ * Why the confidence is below the P(first bad) the evidence shows: it is taken
+ * at a low failure rate the runs still make plausible (confidence.ts).
+ */
+function cautious(at: { integrated: number; rate?: number }, confidence: number): string {
+  const integrated = floor3(at.integrated);
+  if (at.rate === undefined || integrated - confidence < 0.001) return '';
+  return `; taken at a failure rate of ${pct(at.rate)}, the lowest the runs make plausible; ${integrated.toFixed(3)} with the rate integrated out`;
 }
 
 function notShown(m: Model, v: BayesView, why: string): string {

@@ -302,3 +302,25 @@ test('the confidence is taken at a low plausible failure rate: a lucky streak of
   const c20 = g.index.get(sha('c20'))!;
   assert.ok(confidenceOf({ model: oneSided, post: sure }, c20) > 0.95);
 });
+
+test('the message says why the confidence is below the P(first bad) the evidence shows, and at what rate it was taken', () => {
+  // p = 0.5 on 40 commits: over seeds, answers whose robust confidence is below the integrated posterior say so
+  let explained = 0;
+  for (let seed = 1; seed <= 10; seed++) {
+    const dag = linear(40);
+    const truth = regressionAt(dag, sha('c23'));
+    const rand = prng(seed);
+    const r = drive(dag, { criterion: 'function' }, (s) => (truth(s).outcome === 'bad' && rand() < 0.5 ? { outcome: 'bad' } : { outcome: 'good' }));
+    if (r.result.stop !== 'confidence') continue;
+    const row = r.result.evidence.find((e) => e.sha === r.result.first_bad)!;
+    const integrated = Math.floor(row.posterior! * 1000 + 1e-9) / 1000;
+    const m = /taken at a failure rate of (\d+) %, the lowest the runs make plausible; (0\.\d{3}) with the rate integrated out\)/.exec(r.result.message!);
+    if (integrated - r.result.confidence >= 0.0015) {
+      assert.ok(m, r.result.message);
+      assert.ok(Math.abs(Number(m[2]) - integrated) <= 0.001, `${m[2]} vs ${row.posterior}`);
+      assert.ok(Number(m[1]) > 0 && Number(m[1]) < 50, m[1]);
+      explained++;
+    } else if (integrated === r.result.confidence) assert.ok(!m, r.result.message);
+  }
+  assert.ok(explained >= 3, `only ${explained} of 10 bisects had a cautious confidence to explain`);
+});
