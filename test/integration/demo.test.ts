@@ -39,3 +39,19 @@ test('stacklab demo: a plain job, a build with hold and release, a reused build,
   const fall = ops.groups.at(-1)!.change!;
   assert.ok(fall.change_pct! < -5 && fall.significant, `ops_per_sec falls at the first bad commit: ${JSON.stringify(fall)}`);
 });
+
+test('stacklab demo on a terminal: each bisect run is said as it arrives, one line per run the report counts', async () => {
+  const r = await runCli(['demo']);
+  assert.equal(r.code, 0, r.stderr + r.stdout);
+  const sections = r.stdout.split(/^== \d+\. /m).filter((s) => /\bbisect \d+: \d+ candidate commits/.test(s));
+  assert.equal(sections.length, 2, r.stdout);
+  for (const s of sections) {
+    const runs = [...s.matchAll(/^ {4}run (\d+): [0-9a-f]{8} (passed|FAILED|untestable|sample [\d.e+-]+) \(job \d+ on [\w-]+, round \d+\)$/gm)].map((m) => Number(m[1]));
+    const total = Number(/· (\d+) runs ·/.exec(s)?.[1]);
+    assert.ok(total > 0, s);
+    assert.deepEqual(runs, Array.from({ length: total }, (_, i) => i + 1), s);
+  }
+  // the functional bisect's runs say pass or fail, the perf one's the sample
+  assert.match(sections[1]!, /run \d+: [0-9a-f]{8} FAILED/);
+  assert.match(sections[0]!, /run \d+: [0-9a-f]{8} sample \d/);
+});

@@ -52,6 +52,29 @@ export function probeLine(j: BisectProbe, n: number): string {
   return `  run ${n}: ${j.sha.slice(0, 8)} ${said} (job ${j.job_id}${j.testbox ? ` on ${j.testbox}` : ''}, round ${j.round})`;
 }
 
+/** The runs recorded since the last call (in job order), a line each; `shown` remembers which were printed. */
+export function arrivedLines(b: Bisect, shown: Set<number>): string[] {
+  const out: string[] = [];
+  for (const j of b.jobs) {
+    if (!j.recorded || shown.has(j.job_id)) continue;
+    shown.add(j.job_id);
+    out.push(probeLine(j, shown.size));
+  }
+  return out;
+}
+
+/** Waits for a bisect to end, saying each run's verdict as it arrives (the demos' plain follow); returns it. */
+export async function watchBisect(client: ApiClient, id: number, say: (line: string) => void): Promise<Bisect> {
+  const shown = new Set<number>();
+  let seen = -1;
+  for (;;) {
+    const b = await client.get<Bisect>(`/api/bisects/${id}`, { wait: seen === -1 ? 0 : 30, seen });
+    seen = b.progress.log;
+    for (const line of arrivedLines(b, shown)) say(line);
+    if (b.state !== 'running') return b;
+  }
+}
+
 /** The engine's report, with each commit's subject and author. */
 export function bisectReport(b: Bisect): string {
   if (!b.result) {
@@ -87,11 +110,8 @@ async function follow(client: ApiClient, id: number, json: boolean, timeoutMs?: 
     seen = b.progress.log;
     if (!json) {
       // each run's verdict as it arrives (in job order), then where the bisect is
-      const arrived = b.jobs.filter((j) => j.recorded && !shown.has(j.job_id));
-      for (const j of arrived) {
-        shown.add(j.job_id);
-        process.stderr.write(`${isTty() ? '\r\x1b[K' : ''}${probeLine(j, shown.size)}\n`);
-      }
+      const arrived = arrivedLines(b, shown);
+      for (const line of arrived) process.stderr.write(`${isTty() ? '\r\x1b[K' : ''}${line}\n`);
       const line = progressLine(b);
       if (line !== last || (arrived.length > 0 && isTty())) process.stderr.write(isTty() ? `\r\x1b[K${line}` : `${line}\n`);
       last = line;

@@ -18,7 +18,7 @@ import type { Job } from '../../api/contract.ts';
 import type { Bisect } from '../../api/contract.ts';
 import type { Comparison } from '../../api/contract.ts';
 import { comparisonText } from './compare.ts';
-import { bisectReport } from './bisect-lab.ts';
+import { bisectReport, watchBisect } from './bisect-lab.ts';
 import { ensureDemoUpstream } from '../../demo/upstream.ts';
 import { out, printJson } from '../common.ts';
 import { eventLine, followJob } from '../follow.ts';
@@ -112,13 +112,7 @@ export function registerDemo(program: Command): void {
             say(`   ${explain}`);
             let b = await api.post<Bisect>('/api/bisects', { job: template, pkg: 'demo', ...body });
             say(`  bisect ${b.id}: ${b.candidates} candidate commits`);
-            let seen = -1;
-            while (b.state === 'running') {
-              b = await api.get<Bisect>(`/api/bisects/${b.id}`, { wait: 30, seen });
-              const left = b.progress.remaining;
-              if (b.progress.log !== seen) say(`  round ${b.progress.rounds}: ${left} candidate${left === 1 ? '' : 's'} left, ${b.progress.judged} judged, ${b.progress.samples} runs`);
-              seen = b.progress.log;
-            }
+            b = await watchBisect(api, b.id, (line) => say(`  ${line}`));
             for (const line of bisectReport(b).trimEnd().split('\n')) say(`  ${line}`);
             let comparison: Comparison | undefined;
             if (b.metric && b.result?.first_bad && b.result.parent) {
