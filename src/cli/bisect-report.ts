@@ -2,16 +2,17 @@
 // evidence in history order (bisect run, bisect show), plus the live lines
 // of a running bisect (each round as it starts, each run as it ends).
 import type { Status } from '../bisect/engine.ts';
+import { likelyNote } from '../bisect/bayes/status.ts';
 import { evidenceRows, type EvidenceRow } from '../bisect/evidence.ts';
 import type { BisectResult, BisectSpec, Dag, Observation, ProbeRequest } from '../bisect/types.ts';
 
 const short = (sha: string): string => sha.slice(0, 12);
 const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
 
-export function roundLine(round: number, probes: ProbeRequest[], st: Status): string {
+export function roundLine(round: number, probes: ProbeRequest[], st: Status, asked = 0.95): string {
   const runs = probes.reduce((n, p) => n + p.runs, 0);
   const what = probes.map((p) => `${short(p.sha).slice(0, 8)}${p.why === 'search' ? '' : `(${p.why})`}${p.runs > 1 ? `×${p.runs}` : ''}`).join(' ');
-  const best = st.best && st.best.p >= 0.1 ? ` · most likely ${st.best.sha.slice(0, 8)} (${st.best.p.toFixed(2)})` : '';
+  const best = st.best && st.best.p >= 0.1 ? ` · most likely ${st.best.sha.slice(0, 8)} (${likelyNote(st.best.p, asked)})` : '';
   return `round ${round}: probing ${plural(probes.length, 'commit')} (${plural(runs, 'run')}) ${what} · ${st.remaining} candidate${st.remaining === 1 ? '' : 's'} left · ${st.judged} judged${best}`;
 }
 

@@ -11,6 +11,7 @@ import type { Testbox } from '../api/contract.ts';
 import type { Bisect, BisectProbe } from '../api/contract.ts';
 import { evidenceRows, type EvidenceRow } from '../bisect/evidence.ts';
 import { plotSvg } from '../bisect/plot.ts';
+import { likelyNote } from '../bisect/bayes/status.ts';
 
 /** Markup that is already safe; anything else given to `html` is escaped. */
 export class Html {
@@ -274,7 +275,7 @@ export function bisectPage(b: Bisect): string {
 <dt>bad</dt><dd><code>${b.bad}</code></dd>
 <dt>upstream</dt><dd><code>${b.upstream_url}</code></dd>
 ${b.criterion === 'perf' ? html`<dt>metric</dt><dd>${b.metric ?? ''} (${b.direction ?? ''} is better)</dd>` : ''}
-<dt>progress</dt><dd>${b.candidates} candidates, ${b.progress.remaining} left, ${b.progress.rounds} rounds, ${b.progress.samples} runs${!r && best && best.p >= 0.1 ? html` · most likely <code>${short(best.sha)}</code> (${best.p.toFixed(2)})` : ''}</dd>
+<dt>progress</dt><dd>${b.candidates} candidates, ${b.progress.remaining} left, ${b.progress.rounds} rounds, ${b.progress.samples} runs${!r && best && best.p >= 0.1 ? html` · most likely <code>${short(best.sha)}</code> (${likelyNote(best.p, asked)})` : ''}</dd>
 <dt>JSON</dt><dd><a href="/api/bisects/${b.id}">/api/bisects/${b.id}</a></dd>
 <dt>compare</dt><dd><a class="compare-link" href="/ui/compare?${new URLSearchParams({ group_by: `ss.${b.pkg}.commit`, bisect: String(b.id), ...(b.metric ? { plot: b.metric } : {}) }).toString()}">its probes' stats by commit</a></dd>
 </dl>

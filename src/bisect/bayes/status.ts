@@ -30,3 +30,12 @@ export function bayesStatus(m: Model): BayesStatus {
   if (top) out.best = { sha: m.graph.shas[top.node]!, p: Math.floor(confidenceOf(v, top.node) * 1000) / 1000 };
   return out;
 }
+
+/**
+ * How a running bisect's most likely commit reads on a line: its confidence
+ * and, below the one asked for, that it is what the bisect waits on ("1
+ * candidate left" while the confidence is still short of it is not done).
+ */
+export function likelyNote(p: number, asked: number): string {
+  return `${p.toFixed(2)}${p < asked ? `, stops at ${asked}` : ''}`;
+}

@@ -6,6 +6,7 @@ import { ApiError, type ApiClient } from '../../api/client.ts';
 import { FailureError, UserError } from '../../errors.ts';
 import { loadJobFile } from '../../jobfile/index.ts';
 import { formatReport } from '../bisect-report.ts';
+import { likelyNote } from '../../bisect/bayes/status.ts';
 import type { Bisect, BisectProbe } from '../../api/contract.ts';
 import { clientFor, isTty, out, parseId, printJson, table, withJson, withServer, type GlobalOptions } from '../common.ts';
 import { bisectGroup } from './bisect.ts';
@@ -40,7 +41,7 @@ export function progressLine(b: Bisect): string {
   const r = b.result;
   if (r) return `bisect ${b.id} ${b.state}${r.stop ? ` (stopped at the ${r.stop === 'budget' ? 'run budget' : 'confidence asked for'})` : ''}: ${r.message ?? r.reason}`;
   const running = b.jobs.filter((j) => !j.recorded).length;
-  const best = p.best && p.best.p >= 0.1 ? ` · most likely ${p.best.sha.slice(0, 8)} (${p.best.p.toFixed(2)})` : '';
+  const best = p.best && p.best.p >= 0.1 ? ` · most likely ${p.best.sha.slice(0, 8)} (${likelyNote(p.best.p, b.request.confidence ?? 0.95)})` : '';
   return `bisect ${b.id} ${b.state}: round ${p.rounds}, ${p.remaining} candidate${p.remaining === 1 ? '' : 's'} left, ${p.judged} judged, ${p.samples} runs, ${running} job${running === 1 ? '' : 's'} running${best}${b.error ? ` · error: ${b.error}` : ''}`;
 }
 

@@ -95,7 +95,7 @@ export function registerBisect(program: Command): void {
           logDir: flags.logDir,
           signal: abort.signal,
           onStart: progress ? (dir) => process.stderr.write(`logs: ${dir}\n`) : undefined,
-          onRound: progress ? (round, probes, st) => process.stderr.write(`${roundLine(round, probes, st)}\n`) : undefined,
+          onRound: progress ? (round, probes, st) => process.stderr.write(`${roundLine(round, probes, st, flags.confidence)}\n`) : undefined,
           onRun: progress ? (run, obs, done, total) => process.stderr.write(`${runLine(run, obs, done, total)}\n`) : undefined,
           // -v: the test's own output, each line marked with its run
           onOutput: flags.verbose ? (run, chunk) => process.stderr.write(chunk.replace(/^(?=.)/gm, `  [${run.seq} ${run.sha.slice(0, 8)}] `)) : undefined,

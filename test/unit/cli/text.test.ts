@@ -66,3 +66,12 @@ test('a log is read as it grows: its tail first, then only new lines, an unfinis
     srv.close();
   }
 });
+
+test('a running bisect names its most likely commit and, below the confidence asked for, that it stops there', async () => {
+  const { roundLine } = await import('../../../src/cli/bisect-report.ts');
+  const st = { rounds: 4, owed: 0, remaining: 1, judged: 3, samples: 5, best: { sha: 'c'.repeat(40), p: 0.73 } };
+  const probes = [{ sha: 'a'.repeat(40), runs: 1, why: 'more' as const }];
+  assert.match(roundLine(4, probes, st, 0.95), / · 1 candidate left · 3 judged · most likely cccccccc \(0\.73, stops at 0\.95\)$/);
+  assert.match(roundLine(4, probes, st, 0.7), /most likely cccccccc \(0\.73\)$/);
+  assert.match(roundLine(4, probes, { ...st, best: { sha: 'c'.repeat(40), p: 0.05 } }), /judged$/);
+});

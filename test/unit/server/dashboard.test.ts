@@ -108,7 +108,7 @@ test('a function bisect that stopped at its budget says so, with P(bad) per comm
 test('a running bisect lists its probes so far with their testbox and verdict, its best guess, and refreshes', () => {
   const page = bisectPage(bisect({ state: 'running', result: null, progress: { rounds: 5, remaining: 3, judged: 6, samples: 24, owed: 2, log: 12, best: { sha: CULPRIT, p: 0.42 } } }));
   assert.match(page, /Probes so far/);
-  assert.match(page, /most likely <code>cccccccccccc<\/code> \(0\.42\)/);
+  assert.match(page, /most likely <code>cccccccccccc<\/code> \(0\.42, stops at 0\.95\)/);
   assert.match(page, /<td><a href="\/ui\/jobs\/41">41<\/a><\/td><td><code>cccccccccccc<\/code><\/td><td>3<\/td><td>box-1<\/td><td>sample 90\.1<\/td>/);
   assert.ok(!page.includes('<svg'), 'nothing to draw before the result');
   assert.match(page, /http-equiv="refresh" content="5"/);
