@@ -27,12 +27,12 @@ test('kept kernel trees: the last keep_trees used stay, older ones go with their
   ]);
   // one "build" with its own inputs (a base per key): the recipe's tree step, which prints the tree it used
   const build = (base: string, keep = '3'): { tree: string; out: string } => {
-    const out = execFileSync('bash', ['-c', 'exec 2>&1; set -e; source "$1"; _t0=$SECONDS; _setup; _tree; echo "tree=$_tree_src"', 'trees', RECIPE], {
+    const out = execFileSync('bash', ['-c', 'exec 2>&1; set -eo pipefail; source "$1"; _t0=$SECONDS; _setup; _tree; echo "tree=$_tree_src"', 'trees', RECIPE], {
       cwd: srcdir,
       env: { PATH: process.env.PATH, HOME: t.dir, srcdir, cachedir, commit: head!, config: '', base, keep_trees: keep, os_arch: 'x86_64' },
     }).toString();
-    const tree = /^tree=(.*)\/src$/m.exec(out)?.[1];
-    assert.ok(tree?.startsWith(cachedir), out);
+    const tree = /^tree=(.*)\/src$/m.exec(out)?.[1] ?? '';
+    assert.ok(tree.startsWith(cachedir), out);
     return { tree, out };
   };
   const trees = (): string[] => readdirSync(cachedir).filter((n) => n.startsWith('tree-')).map((n) => join(cachedir, n)).sort();
@@ -71,9 +71,21 @@ test('kept kernel trees: the last keep_trees used stay, older ones go with their
   } finally {
     holder.kill();
   }
+  // a tree whose worktree link is broken (its mirror gone, say) is removed all the same, and the build goes on
+  const broken = build('b9', '9').tree;
+  execFileSync('bash', ['-c', 'echo "gitdir: /nonexistent" > "$1/src/.git"', 'break', broken]);
+  const after1 = build('b10', '1');
+  assert.deepEqual(trees(), [after1.tree], after1.out);
+  assert.deepEqual(worktrees(), [after1.tree]);
   // a bad keep_trees keeps everything and says so
   const bad = build('b8', 'lots');
   assert.ok(existsSync(bad.tree));
   assert.match(bad.out, /keep_trees=lots is not a number: keeping every tree/);
-  assert.ok(trees().length >= 3);
+  assert.deepEqual(trees(), [after1.tree, bad.tree].sort());
+  // a removed tree (the broken one too) is made again when its inputs come back
+  for (const b of ['b3', 'b9']) {
+    const back = build(b, '5');
+    assert.match(back.out, /new kept tree/);
+    assert.ok(worktrees().includes(back.tree), back.out);
+  }
 });
