@@ -28,6 +28,9 @@ function positiveInt(name: string, v: number): number {
   return v;
 }
 
+/** The posterior a Bayesian bisect stops at unless told otherwise. */
+export const DEFAULT_CONFIDENCE = 0.95;
+
 export function resolveSpec(s: BisectSpec): FullSpec {
   if (!['build', 'function', 'perf'].includes(s.criterion)) throw new RangeError(`unknown criterion ${String(s.criterion)}`);
   const perf = s.criterion === 'perf';
@@ -36,7 +39,7 @@ export function resolveSpec(s: BisectSpec): FullSpec {
   const rule = perf ? 'perf' : (s.rule ?? 'bayes');
   const bayes = rule === 'bayes';
   const repeat = positiveInt('repeat', s.repeat ?? (perf ? 2 : 1));
-  const confidence = s.confidence ?? 0.95;
+  const confidence = s.confidence ?? DEFAULT_CONFIDENCE;
   if (!(confidence > 0.5 && confidence < 1)) throw new RangeError(`confidence must lie between 0.5 and 1 (got ${confidence})`);
   const full: FullSpec = {
     criterion: s.criterion,

@@ -9,7 +9,7 @@ import type { BisectResult, BisectSpec, Dag, Observation, ProbeRequest } from '.
 const short = (sha: string): string => sha.slice(0, 12);
 const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
 
-export function roundLine(round: number, probes: ProbeRequest[], st: Status, asked = 0.95): string {
+export function roundLine(round: number, probes: ProbeRequest[], st: Status, asked?: number): string {
   const runs = probes.reduce((n, p) => n + p.runs, 0);
   const what = probes.map((p) => `${short(p.sha).slice(0, 8)}${p.why === 'search' ? '' : `(${p.why})`}${p.runs > 1 ? `×${p.runs}` : ''}`).join(' ');
   const best = st.best && st.best.p >= 0.1 ? ` · most likely ${st.best.sha.slice(0, 8)} (${likelyNote(st.best.p, asked)})` : '';

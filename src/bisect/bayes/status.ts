@@ -6,6 +6,7 @@ import type { Model } from '../model.ts';
 import { badProbability, credibleSet, mostLikely } from './posterior.ts';
 import { bayesView } from './view.ts';
 import { confidenceOf } from './confidence.ts';
+import { DEFAULT_CONFIDENCE } from '../spec.ts';
 
 export interface BayesStatus {
   remaining: number;
@@ -36,6 +37,6 @@ export function bayesStatus(m: Model): BayesStatus {
  * and, below the one asked for, that it is what the bisect waits on ("1
  * candidate left" while the confidence is still short of it is not done).
  */
-export function likelyNote(p: number, asked: number): string {
+export function likelyNote(p: number, asked = DEFAULT_CONFIDENCE): string {
   return `${p.toFixed(2)}${p < asked ? `, stops at ${asked}` : ''}`;
 }

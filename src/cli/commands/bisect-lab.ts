@@ -41,7 +41,7 @@ export function progressLine(b: Bisect): string {
   const r = b.result;
   if (r) return `bisect ${b.id} ${b.state}${r.stop ? ` (stopped at the ${r.stop === 'budget' ? 'run budget' : 'confidence asked for'})` : ''}: ${r.message ?? r.reason}`;
   const running = b.jobs.filter((j) => !j.recorded).length;
-  const best = p.best && p.best.p >= 0.1 ? ` · most likely ${p.best.sha.slice(0, 8)} (${likelyNote(p.best.p, b.request.confidence ?? 0.95)})` : '';
+  const best = p.best && p.best.p >= 0.1 ? ` · most likely ${p.best.sha.slice(0, 8)} (${likelyNote(p.best.p, b.request.confidence)})` : '';
   return `bisect ${b.id} ${b.state}: round ${p.rounds}, ${p.remaining} candidate${p.remaining === 1 ? '' : 's'} left, ${p.judged} judged, ${p.samples} runs, ${running} job${running === 1 ? '' : 's'} running${best}${b.error ? ` · error: ${b.error}` : ''}`;
 }
 
@@ -53,26 +53,29 @@ export function probeLine(j: BisectProbe, n: number): string {
   return `  run ${n}: ${j.sha.slice(0, 8)} ${said} (job ${j.job_id}${j.testbox ? ` on ${j.testbox}` : ''}, round ${j.round})`;
 }
 
-/** The runs recorded since the last call (in job order), a line each; `shown` remembers which were printed. */
-export function arrivedLines(b: Bisect, shown: Set<number>): string[] {
-  const out: string[] = [];
-  for (const j of b.jobs) {
-    if (!j.recorded || shown.has(j.job_id)) continue;
-    shown.add(j.job_id);
-    out.push(probeLine(j, shown.size));
-  }
-  return out;
-}
-
-/** Waits for a bisect to end, saying each run's verdict as it arrives (the demos' plain follow); returns it. */
-export async function watchBisect(client: ApiClient, id: number, say: (line: string) => void): Promise<Bisect> {
+/**
+ * Follows a bisect until it ends (or the deadline), a server restart waited
+ * out: `onUpdate` gets each view with the lines of the runs recorded since
+ * the last one (in job order). Returns the ended bisect.
+ */
+export async function watchBisect(client: ApiClient, id: number, onUpdate: (b: Bisect, arrived: string[]) => void, timeoutMs?: number): Promise<Bisect> {
+  const deadline = timeoutMs ? Date.now() + timeoutMs : Infinity;
   const shown = new Set<number>();
   let seen = -1;
   for (;;) {
-    const b = await client.get<Bisect>(`/api/bisects/${id}`, { wait: seen === -1 ? 0 : 30, seen });
+    const wait = Math.max(0, Math.min(30, (deadline - Date.now()) / 1000));
+    // a server restart mid-bisect is waited for (one line saying so), as a job's follow does
+    const b = seen === -1 ? await client.get<Bisect>(`/api/bisects/${id}`, { wait: 0, seen }) : await keepTrying(() => client.get<Bisect>(`/api/bisects/${id}`, { wait: wait.toFixed(3), seen }), { deadline, patienceMs: timeoutMs ? Infinity : undefined });
     seen = b.progress.log;
-    for (const line of arrivedLines(b, shown)) say(line);
+    const arrived: string[] = [];
+    for (const j of b.jobs) {
+      if (!j.recorded || shown.has(j.job_id)) continue;
+      shown.add(j.job_id);
+      arrived.push(probeLine(j, shown.size));
+    }
+    onUpdate(b, arrived);
     if (b.state !== 'running') return b;
+    if (Date.now() >= deadline) throw new FailureError(`bisect ${id} did not end within ${Math.round((timeoutMs ?? 0) / 1000)} s`);
   }
 }
 
@@ -98,31 +101,23 @@ export function listRow(b: Bisect): (string | number | null)[] {
   return [b.id, b.pkg, `${b.criterion}${b.metric ? ` ${b.metric}` : ''}`, `${b.request.good.join(',')}..${b.request.bad}`, b.state, b.candidates, b.progress.samples, answer, b.created_at.slice(0, 19).replace('T', ' ')];
 }
 
-/** Follows a bisect until it ends, a line per change; returns it. */
+/** Follows a bisect until it ends on the terminal: each run's verdict as it arrives, then where the bisect is; returns it. */
 async function follow(client: ApiClient, id: number, json: boolean, timeoutMs?: number): Promise<Bisect> {
-  const deadline = timeoutMs ? Date.now() + timeoutMs : Infinity;
-  let seen = -1;
   let last = '';
-  const shown = new Set<number>();
-  for (;;) {
-    const wait = Math.max(0, Math.min(30, (deadline - Date.now()) / 1000));
-    // a server restart mid-bisect is waited for (one line saying so), as a job's follow does
-    const b = seen === -1 ? await client.get<Bisect>(`/api/bisects/${id}`, { wait: 0, seen }) : await keepTrying(() => client.get<Bisect>(`/api/bisects/${id}`, { wait: wait.toFixed(3), seen }), { deadline, patienceMs: timeoutMs ? Infinity : undefined });
-    seen = b.progress.log;
-    if (!json) {
-      // each run's verdict as it arrives (in job order), then where the bisect is
-      const arrived = arrivedLines(b, shown);
+  const b = await watchBisect(
+    client,
+    id,
+    (b, arrived) => {
+      if (json) return;
       for (const line of arrived) process.stderr.write(`${isTty() ? '\r\x1b[K' : ''}${line}\n`);
       const line = progressLine(b);
       if (line !== last || (arrived.length > 0 && isTty())) process.stderr.write(isTty() ? `\r\x1b[K${line}` : `${line}\n`);
       last = line;
-    }
-    if (b.state !== 'running') {
-      if (!json && isTty()) process.stderr.write('\n');
-      return b;
-    }
-    if (Date.now() >= deadline) throw new FailureError(`bisect ${id} did not end within ${Math.round((timeoutMs ?? 0) / 1000)} s`);
-  }
+    },
+    timeoutMs,
+  );
+  if (!json && isTty()) process.stderr.write('\n');
+  return b;
 }
 
 /** Prints the answer; exit 1 unless a culprit was found at the confidence asked for (as `bisect run`). */

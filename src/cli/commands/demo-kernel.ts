@@ -74,7 +74,7 @@ export async function kernelDemo(o: { shipped: string; data: string; json: boole
       say(`\n== ${steps.length + 1}. The kernel at the head does not boot. Which commit broke it?`);
       say('   Each probe builds the kernel at a commit (incrementally, in the builder\'s kept tree) and boots it; a panic fails the job.');
       let b = await api.post<Bisect>('/api/bisects', { job: at(history.head), pkg: 'linux', good: history.tags['lab-meminfo-change'], bad: history.head, criterion: 'function', deterministic: true });
-      b = await watchBisect(api, b.id, (line) => say(`  ${line}`));
+      b = await watchBisect(api, b.id, (_b, arrived) => arrived.forEach((line) => say(`  ${line}`)));
       for (const line of bisectReport(b).trimEnd().split('\n')) say(`  ${line}`);
       steps.push({ title: 'kernel boot bisect', jobs: [], bisect: b, note: b.result?.first_bad ? b.result.commits[b.result.first_bad]?.subject : b.state });
       if (b.result?.first_bad !== history.tags['lab-boot-break']) throw new FailureError(`the bisect did not find the planted boot break (${history.tags['lab-boot-break']})`);

@@ -112,7 +112,7 @@ export function registerDemo(program: Command): void {
             say(`   ${explain}`);
             let b = await api.post<Bisect>('/api/bisects', { job: template, pkg: 'demo', ...body });
             say(`  bisect ${b.id}: ${b.candidates} candidate commits`);
-            b = await watchBisect(api, b.id, (line) => say(`  ${line}`));
+            b = await watchBisect(api, b.id, (_b, arrived) => arrived.forEach((line) => say(`  ${line}`)));
             for (const line of bisectReport(b).trimEnd().split('\n')) say(`  ${line}`);
             let comparison: Comparison | undefined;
             if (b.metric && b.result?.first_bad && b.result.parent) {
