@@ -4,6 +4,7 @@
 // waits for ever or a stack trace.
 import { InvalidArgumentError } from 'commander';
 import { resolve } from 'node:path';
+import { boxEnvProblem } from '../pkgbuild/runner.ts';
 
 /** A whole number within [min, max]. */
 export function integer(min = 0, max = Number.MAX_SAFE_INTEGER): (value: string) => number {
@@ -88,6 +89,19 @@ export function matching(pattern: string | RegExp, what: string): (value: string
     if (!re.test(value)) throw new InvalidArgumentError(`expected ${what}`);
     return value;
   };
+}
+
+/**
+ * One `--build-env NAME=VALUE` (repeatable) added to those before: a
+ * variable a testbox sets for its builds, named as a build parameter is.
+ */
+export function buildEnvPair(value: string, previous: Record<string, string> = {}): Record<string, string> {
+  const eq = value.indexOf('=');
+  if (eq <= 0) throw new InvalidArgumentError('expected NAME=VALUE, such as keep_trees=2 or CCACHE_MAXSIZE=20G');
+  const name = value.slice(0, eq);
+  const problem = boxEnvProblem(name);
+  if (problem) throw new InvalidArgumentError(`${problem}: a build setting is a variable name the recipe reads, such as keep_trees or CCACHE_MAXSIZE`);
+  return { ...previous, [name]: value.slice(eq + 1) };
 }
 
 /** The log levels of pino, the servers' and agents' logger. */

@@ -26,6 +26,17 @@ const RESERVED = new Set(['config', 'commit', 'upstream_url', 'srcdir', 'pkgdir'
 /** Names that change how every program or shell starts (the loader's LD_*, bash's, PATH…): never a build parameter. */
 const isReserved = (k: string) => RESERVED.has(k) || RESERVED_ENV.test(k);
 
+/**
+ * Why `name` cannot be a variable a testbox sets for its builds
+ * (`stacklab testbox --build-env`), or undefined when it can: the rule of
+ * build parameters.
+ */
+export function boxEnvProblem(name: string): string | undefined {
+  if (!PARAM.test(name)) return `${JSON.stringify(name)} is not a variable name`;
+  if (isReserved(name)) return `${name} is set by the runner or changes how programs start`;
+  return undefined;
+}
+
 export interface PkgbuildRequest {
   /** The unpacked job.cgz: recipe/ (with PKGBUILD) and, if the build has one, `config`. */
   jobDir: string;
@@ -40,6 +51,13 @@ export interface PkgbuildRequest {
    * object trees). What it keeps there must never change a build's output.
    */
   cacheDir?: string;
+  /**
+   * Variables this testbox sets for every build (`--build-env`): for how a
+   * recipe keeps `$cachedir` (ccache's size, the kernel's kept trees), so
+   * like `$cachedir` never part of a build key. A build parameter of the
+   * same name wins: it is in the job and its key.
+   */
+  boxEnv?: Record<string, string>;
   outDir: string;
   logFile: string;
   timeoutMs: number;
@@ -132,8 +150,15 @@ export async function runPkgbuild(req: PkgbuildRequest): Promise<PkgbuildOutcome
     for (const k of Object.keys(b.params)) {
       if (!PARAM.test(k) || isReserved(k)) throw new Outcome('failed', `build parameter ${JSON.stringify(k)} is not allowed (it is not a variable name, or it would replace one the runner sets)`);
     }
+    const boxEnv = req.boxEnv ?? {};
+    for (const k of Object.keys(boxEnv)) {
+      const problem = boxEnvProblem(k);
+      if (problem) throw new Outcome('infra', `this testbox's --build-env ${problem}`);
+    }
     const base: Record<string, string> = {};
     for (const k of ['PATH', 'HOME', 'LANG', 'TMPDIR']) if (process.env[k]) base[k] = process.env[k]!;
+    const fromBox = Object.keys(boxEnv).filter((k) => !(k in b.params));
+    if (fromBox.length) await log(`this testbox's build settings (--build-env, not in the build key): ${fromBox.map((k) => `${k}=${boxEnv[k]}`).join(' ')}`);
     Object.assign(info, await recipeInfo(startdir, base));
     if (!PKGNAME.test(info.pkgname ?? '')) throw new Outcome('failed', `pkgname ${JSON.stringify(info.pkgname)} in the PKGBUILD is not a package name`);
     await log(`recipe: pkgname=${info.pkgname} pkgver=${info.pkgver} depends=(${info.depends!.join(' ')}) makedepends=(${info.makedepends!.join(' ')})`);
@@ -159,7 +184,7 @@ export async function runPkgbuild(req: PkgbuildRequest): Promise<PkgbuildOutcome
       cachedir = join(req.cacheDir, info.pkgname!);
       await mkdir(cachedir, { recursive: true });
     }
-    const env = { ...base, ...b.params, config, commit: b.commit, upstream_url: b.upstream_url, srcdir, pkgdir, startdir, pkgname: info.pkgname!, pkgver: info.pkgver ?? '', os_arch: req.osArch ?? hostArch(), cachedir };
+    const env = { ...base, ...boxEnv, ...b.params, config, commit: b.commit, upstream_url: b.upstream_url, srcdir, pkgdir, startdir, pkgname: info.pkgname!, pkgver: info.pkgver ?? '', os_arch: req.osArch ?? hostArch(), cachedir };
     const deadline = Date.now() + req.timeoutMs;
     for (const fn of ['prepare', 'build', 'package']) {
       await log(`${fn}()`);

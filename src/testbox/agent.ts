@@ -38,6 +38,8 @@ export interface AgentOptions {
   workdir: string;
   /** Keep each job's directory after it finished (for debugging). */
   keep?: boolean | undefined;
+  /** Variables set for every build this box makes (`--build-env`): how recipes keep `$cachedir`; not part of a build key. */
+  buildEnv?: Record<string, string> | undefined;
   log: Log;
   runtime?: Runtime | undefined;
   /** Long-poll duration, seconds. */
@@ -85,6 +87,7 @@ export class Agent {
       mac: opts.mac,
       workdir: opts.workdir,
       keep: opts.keep ?? false,
+      buildEnv: opts.buildEnv ?? {},
       log: opts.log,
       runtime: opts.runtime ?? new ProcessRuntime(),
       pollWait: opts.pollWait ?? 30,
@@ -195,7 +198,7 @@ export class Agent {
     const patienceMs = (Number(a.job.runtime ?? 3600) + REPORT_PATIENCE_S) * 1000;
     const reporter = new RetryingReporter(this.#reporter, { patienceMs, signal: ac.signal, log });
     try {
-      const context = { dir, reporter, runtime: this.#o.runtime, cache: this.#cache, gitCacheDir: join(this.#o.workdir, 'git'), pkgCacheDir: join(this.#o.workdir, 'pkgcache'), log, signal: ac.signal };
+      const context = { dir, reporter, runtime: this.#o.runtime, cache: this.#cache, gitCacheDir: join(this.#o.workdir, 'git'), pkgCacheDir: join(this.#o.workdir, 'pkgcache'), buildEnv: this.#o.buildEnv, log, signal: ac.signal };
       const health = this.#o.type === 'vm' && a.job.suite !== 'pkgbuild' ? await runVmAssignment(a, context, this.#vmOptions()) : await runAssignment(a, context);
       if (health === null) log.info({ job: id }, 'job stopped (the scheduler dropped it)');
       else log.info({ job: id, health }, 'job finished');

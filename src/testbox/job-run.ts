@@ -34,6 +34,8 @@ export interface JobRunContext {
   gitCacheDir: string;
   /** What recipes keep across the box's builds (`$cachedir`: ccache, the kernel's kept trees). */
   pkgCacheDir?: string | undefined;
+  /** Variables the box sets for every build (`--build-env`), not part of a build key. */
+  buildEnv?: Record<string, string> | undefined;
   log: Log;
   /** Aborts when the scheduler drops the job or the agent stops. */
   signal: AbortSignal;
@@ -95,6 +97,7 @@ async function runBuild(a: Assignment, c: JobRunContext): Promise<string | null>
     build: { pkg: b.pkg, fork: b.fork, upstream_url: b.fetch_url ?? b.upstream_url, commit: b.commit, config: b.config, params: b.params, build_key: b.build_key },
     gitCacheDir: c.gitCacheDir,
     ...(c.pkgCacheDir ? { cacheDir: c.pkgCacheDir } : {}),
+    ...(c.buildEnv ? { boxEnv: c.buildEnv } : {}),
     ...(typeof a.job.os_arch === 'string' ? { osArch: a.job.os_arch } : {}),
     outDir: join(dir, 'out'),
     logFile: log,

@@ -116,6 +116,9 @@ describe('the CLI without a server', () => {
       [['testbox', '--log-level', 'loud'], /option '--log-level <level>' argument 'loud' is invalid\. expected one of fatal, error, warn, info/],
       [['testbox', '--mac', 'nope'], /option '--mac <mac>' argument 'nope' is invalid\. expected a MAC address/],
       [['testbox', '--hostname', '-x'], /option '--hostname <name>' argument '-x' is invalid/],
+      [['testbox', '--build-env', 'keep_trees'], /option '--build-env <NAME=VALUE>' argument 'keep_trees' is invalid\. expected NAME=VALUE/],
+      [['testbox', '--build-env', 'PATH=/tmp'], /argument 'PATH=\/tmp' is invalid\. PATH is set by the runner or changes how programs start/],
+      [['up', '--build-env', 'a-b=1'], /argument 'a-b=1' is invalid\. "a-b" is not a variable name/],
       [['server', '--port', '70000'], /option '--port <port>' argument '70000' is invalid/],
     ];
     for (const [args, message] of cases) {
@@ -191,7 +194,7 @@ describe('the CLI day to day, against a lab with ss packages', () => {
     server = await startFixed(port);
     bare = server.url.replace(/^http:\/\//, '');
     api = new ApiClient(server.url);
-    boxes.push(await startTestbox({ server: server.url, hostname: 'box-1', workdir: join(t.dir, 'box-1'), extra: ['--slots', '3'] }));
+    boxes.push(await startTestbox({ server: server.url, hostname: 'box-1', workdir: join(t.dir, 'box-1'), extra: ['--slots', '3', '--build-env', 'delay=0', '--build-env', 'CCACHE_MAXSIZE=1G'] }));
   });
 
   after(async () => {
@@ -222,6 +225,7 @@ describe('the CLI day to day, against a lab with ss packages', () => {
     assert.match(r.stdout, new RegExp(`^build hello ${key}  \\S+  job ${dep.pkgbuild_job}  running  testbox=box-1$`, 'm'), 'the pkgbuild job’s events');
     assert.match(r.stdout, /^ {2}\/result\/pkgbuild\/\S+\/build\.log:$/m, 'the build log');
     assert.match(r.stdout, /^ {2}\| ==> build\(\)$/m);
+    assert.match(r.stdout, /^ {2}\| ==> this testbox's build settings \(--build-env, not in the build key\): CCACHE_MAXSIZE=1G$/m, 'the job’s delay=1 wins over the box’s delay=0');
     assert.match(r.stdout, new RegExp(`^build hello ${key}: succeeded`, 'm'));
     // the build is shown before the jobs it held run
     assert.ok(r.stdout.indexOf(`build hello ${key}: succeeded`) < r.stdout.indexOf(`job ${first}  running`));
@@ -249,6 +253,17 @@ describe('the CLI day to day, against a lab with ss packages', () => {
     const builds = await cli(['builds', '--pkg', 'hello']);
     assert.match(builds.stdout, /^key +pkg +commit +config +params +os +state/m);
     assert.match(builds.stdout, new RegExp(`^${key} +hello +${dep.commit.slice(0, 12)} \\(v2\\) +loud +delay=1 +`, 'm'));
+  });
+
+  test('a testbox’s --build-env reaches its builds without entering the build key', async () => {
+    const f = file('box-env.yaml', 'suite: use-hello\ntestbox: dc\nruntime: 60\nss:\n  hello:\n    commit: v4\n');
+    const r = await cli(['submit', f, '-m', '--timeout', '120']);
+    assert.equal(r.code, 0, r.stderr + r.stdout);
+    assert.match(r.stdout, /^ {2}\| ==> this testbox's build settings \(--build-env, not in the build key\): delay=0 CCACHE_MAXSIZE=1G$/m);
+    const id = Number(/^job id=(\d+)/m.exec(r.stdout)![1]);
+    const dep = (await api.get<Job>(`/api/jobs/${id}`)).deps[0]!;
+    const builds = await cli(['builds', dep.build_key, '--json']);
+    assert.deepEqual((JSON.parse(builds.stdout) as { params: Record<string, string> }).params, {}, 'the box’s settings are not the build’s parameters');
   });
 
   test('submit -m: a build whose last look comes late is still shown ended before the job it held is released', async () => {

@@ -106,6 +106,27 @@ describe('pkgbuild runner', () => {
     }
   });
 
+  test("a testbox's build settings reach the recipe; a build parameter of the same name wins", async () => {
+    const recipe = 'pkgname=hello\npkgver=1\nbuild() { echo "keep=$keep_trees size=$CCACHE_MAXSIZE" > note.txt; }\npackage() { install -Dm644 note.txt "$pkgdir/note.txt"; }\n';
+    const note = async (req: PkgbuildRequest): Promise<string> => {
+      const o = await runPkgbuild(req);
+      assert.equal(o.result, 'success', o.error);
+      const dir = join(t.dir, `note-${n}`);
+      await unpack(o.artifacts[0]!.file, dir);
+      return readFileSync(join(dir, 'note.txt'), 'utf8');
+    };
+    const boxEnv = { keep_trees: '2', CCACHE_MAXSIZE: '20G' };
+    const req = { ...request(recipe), boxEnv };
+    assert.equal(await note(req), 'keep=2 size=20G\n');
+    assert.match(readFileSync(req.logFile, 'utf8'), /^==> this testbox's build settings \(--build-env, not in the build key\): keep_trees=2 CCACHE_MAXSIZE=20G$/m);
+    const own = { ...request(recipe, { params: { keep_trees: '7' } }), boxEnv };
+    assert.equal(await note(own), 'keep=7 size=20G\n');
+    assert.match(readFileSync(own.logFile, 'utf8'), /build settings \(--build-env, not in the build key\): CCACHE_MAXSIZE=20G$/m);
+    const bad = await runPkgbuild({ ...request(recipe), boxEnv: { LD_PRELOAD: '/x.so' } });
+    assert.equal(bad.result, 'infra', 'the box is misconfigured, not the recipe');
+    assert.match(bad.error!, /LD_PRELOAD is set by the runner or changes how programs start/);
+  });
+
   test('values stay values: a parameter holding shell syntax is never run', async () => {
     const marker = join(t.dir, 'pwned');
     const recipe = 'pkgname=hello\npkgver=1\nbuild() { echo "$note" > note.txt; }\npackage() { install -Dm644 note.txt "$pkgdir/note.txt"; }\n';

@@ -13,7 +13,7 @@ import { buildServer, type ServerHandle } from '../../server/app.ts';
 import { Agent } from '../../testbox/agent.ts';
 import { addAccount, issueSecret, listAccounts } from '../../store/credentials.ts';
 import { out, printJson } from '../common.ts';
-import { absolutePath, integer, logLevel, matching, port, positiveInt } from '../options.ts';
+import { absolutePath, buildEnvPair, integer, logLevel, matching, port, positiveInt } from '../options.ts';
 
 const nonNegativeInt = integer(0);
 
@@ -80,14 +80,15 @@ export function registerServer(program: Command): void {
     .option('--testboxes <n>', 'local dc testboxes to start', positiveInt, 2)
     .option('--vm <n>', 'local vm testboxes to start (qemu; the os image is made first if the lab has none)', nonNegativeInt, 0)
     .option('--vm-group <group>', 'the testbox group the vm boxes stand for: their size (vm-<cpus>p<GiB>g)', 'vm-2p8g')
+    .option('--build-env <NAME=VALUE>', 'a variable for every build the dc testboxes make (repeatable; as testbox --build-env): keep_trees=2, CCACHE_MAXSIZE=20G', buildEnvPair, {})
     .option('--log-level <level>', 'log level: fatal, error, warn, info, debug, trace or silent (default: warn)', logLevel)
-    .action(async (flags: ServerFlags & { testboxes: number; vm: number; vmGroup: string }) => {
+    .action(async (flags: ServerFlags & { testboxes: number; vm: number; vmGroup: string; buildEnv: Record<string, string> }) => {
       const n = flags.testboxes;
       await ensureDemoUpstream(labDirOf(flags));
       if (flags.vm > 0) await kernelUpstream(labDirOf(flags), !flags.json);
       const server = await startServer(flags, 'warn');
       const admin = await firstAdmin(server);
-      const agents = await startLocalTestboxes(server, n, flags.logLevel ?? 'warn');
+      const agents = await startLocalTestboxes(server, n, flags.logLevel ?? 'warn', flags.buildEnv);
       if (flags.vm > 0) agents.push(...(await startLocalVms(server, flags.vm, flags.vmGroup, flags.logLevel ?? 'warn', !flags.json)));
       const stopped = untilSignal(async () => {
         await Promise.all(agents.map((a) => a.stop()));
@@ -153,7 +154,7 @@ export async function startLocalVms(server: ServerHandle, m: number, group: stri
 }
 
 /** N dc testboxes in this process, each with its own work directory under <data>/testbox. */
-export async function startLocalTestboxes(server: ServerHandle, n: number, logLevel: string): Promise<Agent[]> {
+export async function startLocalTestboxes(server: ServerHandle, n: number, logLevel: string, buildEnv?: Record<string, string>): Promise<Agent[]> {
   const cfg = server.scheduler.ctx.config;
   const log = pino({ level: logLevel });
   // With accounts on, the local boxes register with a secret of their own, issued now.
@@ -161,7 +162,7 @@ export async function startLocalTestboxes(server: ServerHandle, n: number, logLe
   const agents: Agent[] = [];
   for (let i = 1; i <= n; i++) {
     const name = `${hostname().split('.')[0]}-dc-${i}`;
-    const agent = new Agent({ server: server.url, hostname: name, type: 'dc', workdir: join(cfg.dataDir, 'testbox', name), log: log.child({ testbox: name }), secret });
+    const agent = new Agent({ server: server.url, hostname: name, type: 'dc', workdir: join(cfg.dataDir, 'testbox', name), buildEnv, log: log.child({ testbox: name }), secret });
     await agent.start();
     agents.push(agent);
   }

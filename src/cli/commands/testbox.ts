@@ -14,7 +14,7 @@ import type { SubmitResult, Testbox } from '../../api/contract.ts';
 import { UserError } from '../../errors.ts';
 import { attachUploads } from '../uploads.ts';
 import { combined, loadFiles, loadOptions, rawArgsOf, splitArgs, withJobInput, type JobInputFlags } from './job-input.ts';
-import { absolutePath, logLevel, matching, oneOf, positiveInt, positiveNumber } from '../options.ts';
+import { absolutePath, buildEnvPair, logLevel, matching, oneOf, positiveInt, positiveNumber } from '../options.ts';
 
 interface Flags {
   server?: string;
@@ -27,6 +27,7 @@ interface Flags {
   mac?: string;
   workdir?: string;
   keep?: boolean;
+  buildEnv: Record<string, string>;
   logLevel: string;
   secret?: string;
   json?: boolean;
@@ -51,6 +52,7 @@ export function registerTestbox(program: Command): void {
     .option('--slots <n>', 'jobs run at once', positiveInt, 1)
     .option('--workdir <dir>', 'where jobs run (default: ~/.cache/stacklab/testbox/<hostname>)', absolutePath)
     .option('--keep', "keep each job's directory after it finished")
+    .option('--build-env <NAME=VALUE>', "a variable for every build this box makes (repeatable): how recipes keep what they reuse, such as keep_trees=2 or CCACHE_MAXSIZE=20G; not part of a build key, and a build parameter of the same name wins", buildEnvPair, {})
     .option('--secret <secret>', 'the lab-issued secret to register with, for a lab with accounts on (default: $STACKLAB_TESTBOX_SECRET)')
     .option('--accel <accel>', 'vm: auto (KVM when a probe guest runs under it), kvm or tcg', oneOf(['auto', 'kvm', 'tcg'] as const), 'auto')
     .option('--qemu <binary>', 'vm: the qemu binary (default: qemu-system-<arch>)')
@@ -72,6 +74,7 @@ export function registerTestbox(program: Command): void {
         mac: f.mac,
         workdir: f.workdir ?? join(homedir(), '.cache', 'stacklab', 'testbox', name),
         keep: f.keep,
+        buildEnv: f.buildEnv,
         log: pino({ level: f.logLevel }),
         secret: f.secret ?? envTestboxSecret(),
         vm: { accel: f.accel, qemu: f.qemu, kernel: f.vmKernel, modules: f.vmModules, bootTimeoutS: f.bootTimeout },
