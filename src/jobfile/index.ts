@@ -35,6 +35,28 @@ export interface LoadedJobs {
   names: string[];
   /** Where field `path` of job `index` was written (or its nearest written ancestor). */
   locate(index: number, path: (string | number)[]): SourcePos;
+  /** The file is the job.yaml of this job's result root: submitting it again is a rerun (its id and result_root left out). */
+  rerunOf?: number;
+}
+
+/**
+ * A result root's job.yaml (what the scheduler writes for a job that ran)
+ * names the job's `id` and `result_root`, which a job may not set, and the
+ * `my_account` it ran as. Submitted again it is a rerun, as compass-ci
+ * reproduces a test from its job.yaml: the three are left out of the first
+ * document (the rerun is whoever submits it, with their own defaults) and
+ * the job they named is returned. Any other document with id or
+ * result_root keeps them, and is refused.
+ */
+function takeRerun(doc: LNode | undefined): number | undefined {
+  if (doc?.kind !== 'map') return undefined;
+  const id = doc.entries.get('id')?.value;
+  const root = doc.entries.get('result_root')?.value;
+  if (id?.kind !== 'scalar' || root?.kind !== 'scalar') return undefined;
+  if (typeof id.value !== 'number' || !Number.isSafeInteger(id.value) || id.value < 1) return undefined;
+  if (typeof root.value !== 'string' || !root.value.startsWith('/result/') || !root.value.endsWith(`/${id.value}`)) return undefined;
+  for (const k of ['id', 'result_root', 'my_account']) doc.entries.delete(k);
+  return id.value;
 }
 
 export interface LoadOptions {
@@ -89,6 +111,7 @@ function build(docs: LNode[], name: string, source: string, overrides: string[],
     if (d.kind === 'scalar' && d.value === null) warnings.push(issueAt(d.pos, '', `document ${i + 2} is empty: like lkp, it repeats the first document as one more job`));
     else if (d.kind !== 'map') issues.push(issueAt(d.pos, '', 'a job document must be a mapping of fields'));
   });
+  const rerunOf = takeRerun(first);
   const search = searchOf(opts);
   const defaults = layersMap(opts.defaults ?? [], issues, search);
   const over = layersMap(opts.overlays ?? [], issues, search);
@@ -133,6 +156,7 @@ function build(docs: LNode[], name: string, source: string, overrides: string[],
     jobs,
     warnings: allW,
     names: jobs.map((j) => jobName(j, source, tree)),
+    ...(rerunOf !== undefined ? { rerunOf } : {}),
     locate(index, path) {
       const job = expanded[index];
       if (!job) return { file: name, line: 1, col: 1 };

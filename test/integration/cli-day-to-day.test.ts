@@ -11,7 +11,7 @@ import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { createServer as createHttpServer, request as httpRequest } from 'node:http';
 import { join } from 'node:path';
@@ -264,6 +264,38 @@ describe('the CLI day to day, against a lab with ss packages', () => {
     const dep = (await api.get<Job>(`/api/jobs/${id}`)).deps[0]!;
     const builds = await cli(['builds', dep.build_key, '--json']);
     assert.deepEqual((JSON.parse(builds.stdout) as { params: Record<string, string> }).params, {}, 'the box’s settings are not the build’s parameters');
+  });
+
+  test('a result root’s job.yaml submitted again is a rerun of the same software: same sha, same build, the uploaded config held by the lab', async () => {
+    const config = file('mine.config', 'GREETING=LOUD-UPLOADED\n');
+    const f = file('rerun.yaml', `suite: use-hello\ntestbox: dc\nruntime: 60\nss:\n  hello:\n    commit: v2\n    config: ${config}\n`);
+    const first = await cli(['submit', f, '-m', '--timeout', '120']);
+    assert.equal(first.code, 0, first.stderr + first.stdout);
+    const id = Number(/^job id=(\d+)/m.exec(first.stdout)![1]);
+    const job = await api.get<Job>(`/api/jobs/${id}`);
+    const sha = job.deps[0]!.commit;
+    const res = await fetch(`${server.url}${job.result_root}/job.yaml`);
+    assert.equal(res.status, 200);
+    const yaml = await res.text();
+    assert.match(yaml, new RegExp(`^id: ${id}$`, 'm'));
+    assert.match(yaml, new RegExp(`^ {4}commit: ${sha} # v2$`, 'm'), 'the commit it was built at, the ref beside it');
+    // the rerun: elsewhere, without the config file
+    renameSync(config, `${config}.gone`);
+    const saved = file(`job-${id}.yaml`, yaml);
+    const again = await cli(['submit', saved, '-m', '--timeout', '120']);
+    assert.equal(again.code, 0, again.stderr + again.stdout);
+    assert.match(again.stderr, new RegExp(`job-${id}\\.yaml is the job\\.yaml of job ${id}: a rerun, as you \\(its id, result_root and my_account left out\\)`));
+    const rid = Number(/^job id=(\d+)/m.exec(again.stdout)![1]);
+    assert.notEqual(rid, id);
+    const rerun = await api.get<Job>(`/api/jobs/${rid}`);
+    assert.equal((rerun.ss as { hello: { commit: string } }).hello.commit, sha, 'submitted at the sha, not at v2 (wherever it points by then)');
+    assert.equal(rerun.deps[0]!.build_key, job.deps[0]!.build_key, 'the same build, reused');
+    assert.match(again.stdout, new RegExp(`^\\S+ {2}job ${rid} {2}reuse {2}pkg=hello`, 'm'));
+    assert.equal(rerun.stats?.['use-hello.loud'], 1, 'with the uploaded config');
+    // a job.yaml is a rerun only as the scheduler wrote it: an id of its own is still refused
+    const forged = await cli(['submit', file('forged.yaml', yaml.replace(/^id: \d+$/m, 'id: 99999')), '--dry-run']);
+    assert.equal(forged.code, 2, forged.stderr);
+    assert.match(forged.stderr, /forged\.yaml:1:1 id: set by the scheduler; a job cannot submit it/);
   });
 
   test('submit -m: a build whose last look comes late is still shown ended before the job it held is released', async () => {

@@ -158,6 +158,7 @@ export function registerBisectLab(program: Command): void {
     .action(async (file: string, overrides: string[], f: StartFlags) => {
       if (f.good.length === 0) throw new UserError('bad_usage', 'at least one --good commit is needed');
       const loaded = loadJobFile(file, overrides);
+      if (loaded.rerunOf !== undefined) process.stderr.write(`stacklab: ${file} is the job.yaml of job ${loaded.rerunOf}: bisecting its job, as you (its id, result_root and my_account left out)\n`);
       if (loaded.jobs.length !== 1) throw new UserError('bad_usage', `${file} expands to ${loaded.jobs.length} jobs; a bisect needs exactly one`);
       const client = clientFor(f);
       let b: Bisect;

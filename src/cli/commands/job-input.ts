@@ -116,7 +116,10 @@ export function loadFiles(args: JobArgs, opts: LoadOptions): LoadedFile[] {
     }
   }
   if (issues.length > 0) throw new JobFileError(issues);
-  for (const f of out) for (const w of f.loaded.warnings) process.stderr.write(`stacklab: warning: ${formatIssue(w)}\n`);
+  for (const f of out) {
+    for (const w of f.loaded.warnings) process.stderr.write(`stacklab: warning: ${formatIssue(w)}\n`);
+    if (f.loaded.rerunOf !== undefined) process.stderr.write(`stacklab: ${f.file} is the job.yaml of job ${f.loaded.rerunOf}: a rerun, as you (its id, result_root and my_account left out)\n`);
+  }
   return out;
 }
 

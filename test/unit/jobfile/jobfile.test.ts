@@ -159,6 +159,26 @@ describe('matrix', () => {
   });
 });
 
+describe("a result root's job.yaml is a rerun", () => {
+  const written = 'id: 7\nsuite: s\nss:\n  linux:\n    commit: 0123456789abcdef0123456789abcdef01234567 # v6.1\nmy_account: alice\nresult_root: /result/s/2026-12-07/dc/debian-12-x86_64/7\n';
+  test('its id, result_root and my_account are left out, and the job it reruns is named', () => {
+    const r = loadJobText(written, 'job.yaml', ['my_account=bob']);
+    assert.equal(r.rerunOf, 7);
+    assert.deepEqual(r.jobs, [{ suite: 's', ss: { linux: { commit: '0123456789abcdef0123456789abcdef01234567' } }, my_account: 'bob' }]);
+    assert.equal(loadJobText('suite: s\n', 'job.yaml').rerunOf, undefined);
+  });
+  test('anything else that sets id or result_root is refused as before', () => {
+    for (const [text, where] of [
+      [written.replace('/7\n', '/8\n'), 'job.yaml:1:1 id'], // the root of another job
+      [written.replace(/^result_root.*\n/m, ''), 'job.yaml:1:1 id'],
+      [written.replace('id: 7', 'id: "7"'), 'job.yaml:1:1 id'],
+      ['suite: s\n---\nid: 7\nresult_root: /result/s/x/7\n', 'job.yaml:3:1 id'], // not the first document
+    ] as const) {
+      assert.match(errorOf(() => loadJobText(text, 'job.yaml')), new RegExp(`^${where}: set by the scheduler; a job cannot submit it`, 'm'), text);
+    }
+  });
+});
+
 describe('errors name file:line:col and the field', () => {
   const cases: [string, string, string][] = [
     ['a wrong-typed runtime', 'suite: s\nruntime: soon\n', 'job.yaml:2:10 runtime: expected a whole number of seconds ≥ 1, got "soon"'],
