@@ -19,6 +19,8 @@ export function attachUploads(jobs: Record<string, unknown>[], cwd = process.cwd
     for (const [pkg, entry] of Object.entries(ss as Record<string, unknown>)) {
       const config = (entry as Record<string, unknown> | null)?.config;
       if (typeof config !== 'string' || !(config.startsWith('/') || config.startsWith('.')) || !config.includes('/')) continue;
+      // A rerun's job.yaml records the config it ran with by digest: that one, not the file as it is now.
+      if (Object.hasOwn((job.upload_fields as Record<string, unknown> | undefined) ?? {}, `ss.${pkg}.config`)) continue;
       const file = resolve(cwd, config);
       if (!existsSync(file) || !statSync(file).isFile()) continue; // not here: the lab may have it by that name
       const data = readFileSync(file);

@@ -11,7 +11,7 @@ import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { createServer as createHttpServer, request as httpRequest } from 'node:http';
 import { join } from 'node:path';
@@ -279,8 +279,8 @@ describe('the CLI day to day, against a lab with ss packages', () => {
     const yaml = await res.text();
     assert.match(yaml, new RegExp(`^id: ${id}$`, 'm'));
     assert.match(yaml, new RegExp(`^ {4}commit: ${sha} # v2$`, 'm'), 'the commit it was built at, the ref beside it');
-    // the rerun: elsewhere, without the config file
-    renameSync(config, `${config}.gone`);
+    // the rerun, after the config file was edited: the config the job ran with, by its digest
+    writeFileSync(config, 'GREETING=quiet\n');
     const saved = file(`job-${id}.yaml`, yaml);
     const again = await cli(['submit', saved, '-m', '--timeout', '120']);
     assert.equal(again.code, 0, again.stderr + again.stdout);
@@ -291,7 +291,7 @@ describe('the CLI day to day, against a lab with ss packages', () => {
     assert.equal((rerun.ss as { hello: { commit: string } }).hello.commit, sha, 'submitted at the sha, not at v2 (wherever it points by then)');
     assert.equal(rerun.deps[0]!.build_key, job.deps[0]!.build_key, 'the same build, reused');
     assert.match(again.stdout, new RegExp(`^\\S+ {2}job ${rid} {2}reuse {2}pkg=hello`, 'm'));
-    assert.equal(rerun.stats?.['use-hello.loud'], 1, 'with the uploaded config');
+    assert.equal(rerun.stats?.['use-hello.loud'], 1, 'with the config it ran with, which the lab holds');
     // a job.yaml is a rerun only as the scheduler wrote it: an id of its own is still refused
     const forged = await cli(['submit', file('forged.yaml', yaml.replace(/^id: \d+$/m, 'id: 99999')), '--dry-run']);
     assert.equal(forged.code, 2, forged.stderr);
