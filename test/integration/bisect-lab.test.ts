@@ -124,16 +124,37 @@ describe('bisect in the lab', () => {
     first = b;
   });
 
-  test('a second identical bisect creates no new builds', async () => {
+  test('a second identical bisect creates no new builds; the package and the bad end are the job’s when not given', async () => {
     const builds = await api.get<Build[]>('/api/builds', { limit: 1000 });
     const before = builds.length;
     const cached = new Set(builds.map((x) => x.commit));
-    const b = await bisect(['--good', 'c1', '--bad', 'c30']);
+    // the job file names one ss package, app, at c30: the same bisect as --pkg app --bad c30
+    const r = await runCli(['bisect', 'start', jobFile(), '--server', server.url, '--wait', '--timeout', '240', '--good', 'c1']);
+    assert.equal(r.code, 0, r.stderr + r.stdout.slice(0, 2000));
+    assert.match(r.stdout, /^bisect id=(\d+) \(\d+ candidate commits of app between c1 and c30\)$/m);
+    const b = await api.get<Bisect>(`/api/bisects/${/^bisect id=(\d+)/m.exec(r.stdout)![1]}`);
+    assert.equal(b.bad, c(30));
     assert.equal(b.result!.first_bad, c(BROKEN_TEST));
     // The same path as the first: every commit it asks for is known, built or remembered failed.
     assert.deepEqual(b.result!.evidence.map((e) => e.sha), first!.result!.evidence.map((e) => e.sha));
     for (const e of b.result!.evidence.filter((x) => x.outcomes.length > 0)) assert.ok(cached.has(e.sha), `c${shas.indexOf(e.sha) + 1} was built before`);
     assert.equal((await api.get<Build[]>('/api/builds', { limit: 1000 })).length, before);
+  });
+
+  test('without --pkg or --bad a job that does not say them is exit 2 and the message', async () => {
+    const { writeFileSync } = await import('node:fs');
+    const cases: [string, RegExp][] = [
+      ['suite: check-app\ntestbox: dc\n', /names no ss package to bisect/],
+      ['suite: check-app\ntestbox: dc\nss:\n  app:\n    commit: c30\n  other:\n    commit: v1\n', /names ss packages app, other: say which to bisect with --pkg/],
+      ['suite: check-app\ntestbox: dc\nss:\n  app:\n    config: x\n', /no --bad, and \S+ names no commit for app \(ss\.app\.commit\) to take as the bad end/],
+    ];
+    for (const [i, [text, message]] of cases.entries()) {
+      const f = join(t.dir, `unsaid-${i}.yaml`);
+      writeFileSync(f, text);
+      const r = await runCli(['bisect', 'start', f, '--server', server.url, '--good', 'c1']);
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr, message);
+    }
   });
 
   test('with three testboxes it takes fewer rounds than with one', async () => {

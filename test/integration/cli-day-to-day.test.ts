@@ -292,6 +292,12 @@ describe('the CLI day to day, against a lab with ss packages', () => {
     assert.equal(rerun.deps[0]!.build_key, job.deps[0]!.build_key, 'the same build, reused');
     assert.match(again.stdout, new RegExp(`^\\S+ {2}job ${rid} {2}reuse {2}pkg=hello`, 'm'));
     assert.equal(rerun.stats?.['use-hello.loud'], 1, 'with the config it ran with, which the lab holds');
+    // and it is what a bisect of that job starts from: its package, its commit as the bad end
+    const bis = await cli(['bisect', 'start', saved, '--good', 'v1']);
+    assert.equal(bis.code, 0, bis.stderr + bis.stdout);
+    assert.match(bis.stderr, new RegExp(`job-${id}\\.yaml is the job\\.yaml of job ${id}: bisecting its job, as you`));
+    assert.match(bis.stdout, new RegExp(`^bisect id=(\\d+) \\(1 candidate commits of hello between v1 and ${sha}\\)$`, 'm'));
+    assert.equal((await cli(['bisect', 'cancel', /^bisect id=(\d+)/m.exec(bis.stdout)![1]!])).code, 0);
     // a job.yaml is a rerun only as the scheduler wrote it: an id of its own is still refused
     const forged = await cli(['submit', file('forged.yaml', yaml.replace(/^id: \d+$/m, 'id: 99999')), '--dry-run']);
     assert.equal(forged.code, 2, forged.stderr);

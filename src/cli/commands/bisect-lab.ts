@@ -15,9 +15,9 @@ import { locateIssues } from './submit.ts';
 import { keepTrying } from '../follow.ts';
 
 interface StartFlags extends GlobalOptions {
-  pkg: string;
+  pkg?: string;
   good: string[];
-  bad: string;
+  bad?: string;
   criterion?: string;
   metric?: string;
   direction?: string;
@@ -120,6 +120,25 @@ async function follow(client: ApiClient, id: number, json: boolean, timeoutMs?: 
   return b;
 }
 
+/**
+ * The package a bisect searches and its bad end: as given, else the job's
+ * only ss package and the commit the job names for it (a job that failed,
+ * or its result root's job.yaml, bisected as it is).
+ */
+function bisectedOf(file: string, job: Record<string, unknown>, f: StartFlags): { pkg: string; bad: string } {
+  const ss = job.ss && typeof job.ss === 'object' && !Array.isArray(job.ss) ? (job.ss as Record<string, Record<string, unknown> | null>) : {};
+  const pkgs = Object.keys(ss);
+  let pkg = f.pkg;
+  if (pkg === undefined) {
+    if (pkgs.length !== 1) throw new UserError('bad_usage', pkgs.length === 0 ? `${file} names no ss package to bisect` : `${file} names ss packages ${pkgs.join(', ')}: say which to bisect with --pkg`);
+    pkg = pkgs[0]!;
+  }
+  if (f.bad !== undefined) return { pkg, bad: f.bad };
+  const commit = ss[pkg]?.commit;
+  if (typeof commit !== 'string' || commit === '') throw new UserError('bad_usage', `no --bad, and ${file} names no commit for ${pkg} (ss.${pkg}.commit) to take as the bad end`);
+  return { pkg, bad: commit };
+}
+
 /** Prints the answer; exit 1 unless a culprit was found at the confidence asked for (as `bisect run`). */
 function finish(b: Bisect, json: boolean): void {
   if (json) printJson(b);
@@ -137,9 +156,9 @@ export function registerBisectLab(program: Command): void {
     .description('bisect in the lab: submit the job with ss.<pkg>.commit set to the commits the search names')
     .argument('<file>', 'job file (one job after expansion)')
     .argument('[overrides...]', 'key=value overrides')
-    .requiredOption('--pkg <pkg>', 'the ss package to bisect')
+    .option('--pkg <pkg>', "the ss package to bisect (default: the job's only one)")
     .option('--good <ref>', 'a good commit (repeatable)', (v: string, prev: string[]) => [...prev, v], [] as string[])
-    .requiredOption('--bad <ref>', 'a bad commit')
+    .option('--bad <ref>', "a bad commit (default: the commit the job names for the package: the job you saw fail)")
     .option('--criterion <c>', 'build, function (default) or perf', oneOf(['build', 'function', 'perf'] as const))
     .option('--metric <stat>', 'perf: the stat to compare (suite.key)')
     .option('--direction <dir>', 'perf: which direction is better, lower or higher', oneOf(['lower', 'higher'] as const))
@@ -160,14 +179,15 @@ export function registerBisectLab(program: Command): void {
       const loaded = loadJobFile(file, overrides);
       if (loaded.rerunOf !== undefined) process.stderr.write(`stacklab: ${file} is the job.yaml of job ${loaded.rerunOf}: bisecting its job, as you (its id, result_root and my_account left out)\n`);
       if (loaded.jobs.length !== 1) throw new UserError('bad_usage', `${file} expands to ${loaded.jobs.length} jobs; a bisect needs exactly one`);
+      const { pkg, bad } = bisectedOf(file, loaded.jobs[0]!, f);
       const client = clientFor(f);
       let b: Bisect;
       try {
         b = await client.post<Bisect>('/api/bisects', {
           job: loaded.jobs[0],
-          pkg: f.pkg,
+          pkg,
           good: f.good,
-          bad: f.bad,
+          bad,
           ...(f.criterion ? { criterion: f.criterion } : {}),
           ...(f.metric ? { metric: f.metric } : {}),
           ...(f.direction ? { direction: f.direction } : {}),
@@ -188,10 +208,10 @@ export function registerBisectLab(program: Command): void {
       }
       if (!f.wait) {
         if (f.json) printJson(b);
-        else out(`bisect id=${b.id} (${b.candidates} candidate commits between ${f.good.join(',')} and ${f.bad})`);
+        else out(`bisect id=${b.id} (${b.candidates} candidate commits of ${pkg} between ${f.good.join(',')} and ${bad})`);
         return;
       }
-      if (!f.json) out(`bisect id=${b.id} (${b.candidates} candidate commits)`);
+      if (!f.json) out(`bisect id=${b.id} (${b.candidates} candidate commits of ${pkg} between ${f.good.join(',')} and ${bad})`);
       finish(await follow(client, b.id, Boolean(f.json), f.timeout !== undefined ? f.timeout * 1000 : undefined), Boolean(f.json));
     });
 
