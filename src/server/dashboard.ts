@@ -213,7 +213,7 @@ ${j.wait_reason ? html`<dt>waiting</dt><dd class="wait-reason">${state(j.wait_re
 <dt>account</dt><dd>${String(j.my_account ?? '')}</dd>
 <dt>submitted</dt><dd>${when(j.submit_time)}</dd>
 <dt>finished</dt><dd>${when(j.finish_time)}</dd>
-<dt>result root</dt><dd><a href="${j.result_root}/"><code>${j.result_root}</code></a> · <a href="${j.result_root}/output">output</a> · <a href="/api/jobs/${j.id}">JSON</a></dd>
+<dt>result root</dt><dd><a href="${j.result_root}/"><code>${j.result_root}</code></a> · <a href="${j.result_root}/output">output</a>${j.boot_time ? html` · <a href="${j.result_root}/job.yaml" title="stacklab submit job.yaml reruns it; stacklab bisect start job.yaml --good G bisects it">job.yaml</a>` : ''} · <a href="/api/jobs/${j.id}">JSON</a></dd>
 ${labels.map(([k, v]) => html`<dt>label ${k}</dt><dd>${String(v)}</dd>`)}
 </dl>
 ${

@@ -274,6 +274,8 @@ describe('the CLI day to day, against a lab with ss packages', () => {
     const id = Number(/^job id=(\d+)/m.exec(first.stdout)![1]);
     const job = await api.get<Job>(`/api/jobs/${id}`);
     const sha = job.deps[0]!.commit;
+    const page = await (await fetch(`${server.url}/ui/jobs/${id}`)).text();
+    assert.ok(page.includes(`<a href="${job.result_root}/job.yaml" title="stacklab submit job.yaml reruns it`), 'the job page links its job.yaml');
     const res = await fetch(`${server.url}${job.result_root}/job.yaml`);
     assert.equal(res.status, 200);
     const yaml = await res.text();

@@ -24,6 +24,7 @@ describe('routes: dashboard', () => {
     assert.equal(page.statusCode, 200);
     assert.match(page.body, /boot-test/);
     assert.doesNotMatch(page.body, /<b>x<\/b>/);
+    assert.doesNotMatch(page.body, /job\.yaml/, 'no job.yaml before a testbox took the job');
     assert.equal((await a.inject({ url: '/ui/jobs/999999' })).statusCode, 404);
     assert.equal((await a.inject({ url: '/ui/bisects/999999' })).statusCode, 404);
   });
