@@ -80,9 +80,9 @@ export function registerServer(program: Command): void {
     .option('--testboxes <n>', 'local dc testboxes to start', positiveInt, 2)
     .option('--vm <n>', 'local vm testboxes to start (qemu; the os image is made first if the lab has none)', nonNegativeInt, 0)
     .option('--vm-group <group>', 'the testbox group the vm boxes stand for: their size (vm-<cpus>p<GiB>g)', 'vm-2p8g')
-    .option('--build-env <NAME=VALUE>', 'a variable for every build the dc testboxes make (repeatable; as testbox --build-env): keep_trees=2, CCACHE_MAXSIZE=20G', buildEnvPair, {})
+    .option('--build-env <NAME=VALUE>', 'a variable for every build the dc testboxes make (repeatable; as testbox --build-env): keep_trees=2, CCACHE_MAXSIZE=20G', buildEnvPair)
     .option('--log-level <level>', 'log level: fatal, error, warn, info, debug, trace or silent (default: warn)', logLevel)
-    .action(async (flags: ServerFlags & { testboxes: number; vm: number; vmGroup: string; buildEnv: Record<string, string> }) => {
+    .action(async (flags: ServerFlags & { testboxes: number; vm: number; vmGroup: string; buildEnv?: Record<string, string> }) => {
       const n = flags.testboxes;
       await ensureDemoUpstream(labDirOf(flags));
       if (flags.vm > 0) await kernelUpstream(labDirOf(flags), !flags.json);

@@ -27,7 +27,7 @@ interface Flags {
   mac?: string;
   workdir?: string;
   keep?: boolean;
-  buildEnv: Record<string, string>;
+  buildEnv?: Record<string, string>;
   logLevel: string;
   secret?: string;
   json?: boolean;
@@ -52,7 +52,7 @@ export function registerTestbox(program: Command): void {
     .option('--slots <n>', 'jobs run at once', positiveInt, 1)
     .option('--workdir <dir>', 'where jobs run (default: ~/.cache/stacklab/testbox/<hostname>)', absolutePath)
     .option('--keep', "keep each job's directory after it finished")
-    .option('--build-env <NAME=VALUE>', "a variable for every build this box makes (repeatable): how recipes keep what they reuse, such as keep_trees=2 or CCACHE_MAXSIZE=20G; not part of a build key, and a build parameter of the same name wins", buildEnvPair, {})
+    .option('--build-env <NAME=VALUE>', "a variable for every build this box makes (repeatable): how recipes keep what they reuse, such as keep_trees=2 or CCACHE_MAXSIZE=20G; not part of a build key, and a build parameter of the same name wins", buildEnvPair)
     .option('--secret <secret>', 'the lab-issued secret to register with, for a lab with accounts on (default: $STACKLAB_TESTBOX_SECRET)')
     .option('--accel <accel>', 'vm: auto (KVM when a probe guest runs under it), kvm or tcg', oneOf(['auto', 'kvm', 'tcg'] as const), 'auto')
     .option('--qemu <binary>', 'vm: the qemu binary (default: qemu-system-<arch>)')
