@@ -4,7 +4,7 @@
 // waits for ever or a stack trace.
 import { InvalidArgumentError } from 'commander';
 import { resolve } from 'node:path';
-import { boxEnvProblem } from '../pkgbuild/runner.ts';
+import { variableProblem } from '../pkgbuild/runner.ts';
 
 /** A whole number within [min, max]. */
 export function integer(min = 0, max = Number.MAX_SAFE_INTEGER): (value: string) => number {
@@ -99,7 +99,7 @@ export function buildEnvPair(value: string, previous: Record<string, string> = {
   const eq = value.indexOf('=');
   if (eq <= 0) throw new InvalidArgumentError('expected NAME=VALUE, such as keep_trees=2 or CCACHE_MAXSIZE=20G');
   const name = value.slice(0, eq);
-  const problem = boxEnvProblem(name);
+  const problem = variableProblem(name);
   if (problem) throw new InvalidArgumentError(`${problem}: a build setting is a variable name the recipe reads, such as keep_trees or CCACHE_MAXSIZE`);
   return { ...previous, [name]: value.slice(eq + 1) };
 }

@@ -27,11 +27,11 @@ const RESERVED = new Set(['config', 'commit', 'upstream_url', 'srcdir', 'pkgdir'
 const isReserved = (k: string) => RESERVED.has(k) || RESERVED_ENV.test(k);
 
 /**
- * Why `name` cannot be a variable a testbox sets for its builds
- * (`stacklab testbox --build-env`), or undefined when it can: the rule of
- * build parameters.
+ * Why `name` cannot be a variable of a build — a build parameter, or one a
+ * testbox sets for its builds (`stacklab testbox --build-env`) — or
+ * undefined when it can.
  */
-export function boxEnvProblem(name: string): string | undefined {
+export function variableProblem(name: string): string | undefined {
   if (!PARAM.test(name)) return `${JSON.stringify(name)} is not a variable name`;
   if (isReserved(name)) return `${name} is set by the runner or changes how programs start`;
   return undefined;
@@ -57,7 +57,7 @@ export interface PkgbuildRequest {
    * like `$cachedir` never part of a build key. A build parameter of the
    * same name wins: it is in the job and its key.
    */
-  boxEnv?: Record<string, string>;
+  buildEnv?: Record<string, string>;
   outDir: string;
   logFile: string;
   timeoutMs: number;
@@ -148,17 +148,17 @@ export async function runPkgbuild(req: PkgbuildRequest): Promise<PkgbuildOutcome
     if (!FULL_SHA.test(b.commit)) throw new Outcome('failed', `commit ${b.commit} is not a full sha`);
     if (!existsSync(join(startdir, 'PKGBUILD'))) throw new Outcome('failed', 'the job carries no recipe/PKGBUILD');
     for (const k of Object.keys(b.params)) {
-      if (!PARAM.test(k) || isReserved(k)) throw new Outcome('failed', `build parameter ${JSON.stringify(k)} is not allowed (it is not a variable name, or it would replace one the runner sets)`);
+      if (variableProblem(k)) throw new Outcome('failed', `build parameter ${JSON.stringify(k)} is not allowed (it is not a variable name, or it would replace one the runner sets)`);
     }
-    const boxEnv = req.boxEnv ?? {};
-    for (const k of Object.keys(boxEnv)) {
-      const problem = boxEnvProblem(k);
+    const buildEnv = req.buildEnv ?? {};
+    for (const k of Object.keys(buildEnv)) {
+      const problem = variableProblem(k);
       if (problem) throw new Outcome('infra', `this testbox's --build-env ${problem}`);
     }
     const base: Record<string, string> = {};
     for (const k of ['PATH', 'HOME', 'LANG', 'TMPDIR']) if (process.env[k]) base[k] = process.env[k]!;
-    const fromBox = Object.keys(boxEnv).filter((k) => !(k in b.params));
-    if (fromBox.length) await log(`this testbox's build settings (--build-env, not in the build key): ${fromBox.map((k) => `${k}=${boxEnv[k]}`).join(' ')}`);
+    const fromBox = Object.keys(buildEnv).filter((k) => !(k in b.params));
+    if (fromBox.length) await log(`this testbox's build settings (--build-env, not in the build key): ${fromBox.map((k) => `${k}=${buildEnv[k]}`).join(' ')}`);
     Object.assign(info, await recipeInfo(startdir, base));
     if (!PKGNAME.test(info.pkgname ?? '')) throw new Outcome('failed', `pkgname ${JSON.stringify(info.pkgname)} in the PKGBUILD is not a package name`);
     await log(`recipe: pkgname=${info.pkgname} pkgver=${info.pkgver} depends=(${info.depends!.join(' ')}) makedepends=(${info.makedepends!.join(' ')})`);
@@ -184,7 +184,7 @@ export async function runPkgbuild(req: PkgbuildRequest): Promise<PkgbuildOutcome
       cachedir = join(req.cacheDir, info.pkgname!);
       await mkdir(cachedir, { recursive: true });
     }
-    const env = { ...base, ...boxEnv, ...b.params, config, commit: b.commit, upstream_url: b.upstream_url, srcdir, pkgdir, startdir, pkgname: info.pkgname!, pkgver: info.pkgver ?? '', os_arch: req.osArch ?? hostArch(), cachedir };
+    const env = { ...base, ...buildEnv, ...b.params, config, commit: b.commit, upstream_url: b.upstream_url, srcdir, pkgdir, startdir, pkgname: info.pkgname!, pkgver: info.pkgver ?? '', os_arch: req.osArch ?? hostArch(), cachedir };
     const deadline = Date.now() + req.timeoutMs;
     for (const fn of ['prepare', 'build', 'package']) {
       await log(`${fn}()`);

@@ -97,7 +97,7 @@ async function runBuild(a: Assignment, c: JobRunContext): Promise<string | null>
     build: { pkg: b.pkg, fork: b.fork, upstream_url: b.fetch_url ?? b.upstream_url, commit: b.commit, config: b.config, params: b.params, build_key: b.build_key },
     gitCacheDir: c.gitCacheDir,
     ...(c.pkgCacheDir ? { cacheDir: c.pkgCacheDir } : {}),
-    ...(c.buildEnv ? { boxEnv: c.buildEnv } : {}),
+    ...(c.buildEnv ? { buildEnv: c.buildEnv } : {}),
     ...(typeof a.job.os_arch === 'string' ? { osArch: a.job.os_arch } : {}),
     outDir: join(dir, 'out'),
     logFile: log,

@@ -115,14 +115,14 @@ describe('pkgbuild runner', () => {
       await unpack(o.artifacts[0]!.file, dir);
       return readFileSync(join(dir, 'note.txt'), 'utf8');
     };
-    const boxEnv = { keep_trees: '2', CCACHE_MAXSIZE: '20G' };
-    const req = { ...request(recipe), boxEnv };
+    const buildEnv = { keep_trees: '2', CCACHE_MAXSIZE: '20G' };
+    const req = { ...request(recipe), buildEnv };
     assert.equal(await note(req), 'keep=2 size=20G\n');
     assert.match(readFileSync(req.logFile, 'utf8'), /^==> this testbox's build settings \(--build-env, not in the build key\): keep_trees=2 CCACHE_MAXSIZE=20G$/m);
-    const own = { ...request(recipe, { params: { keep_trees: '7' } }), boxEnv };
+    const own = { ...request(recipe, { params: { keep_trees: '7' } }), buildEnv };
     assert.equal(await note(own), 'keep=7 size=20G\n');
     assert.match(readFileSync(own.logFile, 'utf8'), /build settings \(--build-env, not in the build key\): CCACHE_MAXSIZE=20G$/m);
-    const bad = await runPkgbuild({ ...request(recipe), boxEnv: { LD_PRELOAD: '/x.so' } });
+    const bad = await runPkgbuild({ ...request(recipe), buildEnv: { LD_PRELOAD: '/x.so' } });
     assert.equal(bad.result, 'infra', 'the box is misconfigured, not the recipe');
     assert.match(bad.error!, /LD_PRELOAD is set by the runner or changes how programs start/);
   });

@@ -4,7 +4,6 @@
 import type { Command } from 'commander';
 import { ApiError, type ApiClient } from '../../api/client.ts';
 import { FailureError, UserError } from '../../errors.ts';
-import { loadJobFile } from '../../jobfile/index.ts';
 import { formatReport } from '../bisect-report.ts';
 import { likelyNote } from '../../bisect/bayes/status.ts';
 import type { Bisect, BisectProbe } from '../../api/contract.ts';
@@ -12,6 +11,7 @@ import { clientFor, isTty, out, parseId, printJson, table, withJson, withServer,
 import { bisectGroup } from './bisect.ts';
 import { duration, integer, oneOf, positiveInt, probability } from '../options.ts';
 import { locateIssues } from './submit.ts';
+import { loadFiles } from './job-input.ts';
 import { keepTrying } from '../follow.ts';
 
 interface StartFlags extends GlobalOptions {
@@ -176,8 +176,7 @@ export function registerBisectLab(program: Command): void {
     .option('--timeout <s>', 'with --wait, give up after this long: seconds, or 5m, 1h', duration)
     .action(async (file: string, overrides: string[], f: StartFlags) => {
       if (f.good.length === 0) throw new UserError('bad_usage', 'at least one --good commit is needed');
-      const loaded = loadJobFile(file, overrides);
-      if (loaded.rerunOf !== undefined) process.stderr.write(`stacklab: ${file} is the job.yaml of job ${loaded.rerunOf}: bisecting its job, as you (its id, result_root and my_account left out)\n`);
+      const { loaded } = loadFiles({ files: [file], before: [], after: overrides }, {}, 'bisecting its job')[0]!;
       if (loaded.jobs.length !== 1) throw new UserError('bad_usage', `${file} expands to ${loaded.jobs.length} jobs; a bisect needs exactly one`);
       const { pkg, bad } = bisectedOf(file, loaded.jobs[0]!, f);
       const client = clientFor(f);

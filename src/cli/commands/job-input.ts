@@ -103,8 +103,12 @@ export interface LoadedFile {
   loaded: LoadedJobs;
 }
 
-/** Every file loaded, or one error with every file's issues. Warnings are printed to stderr. */
-export function loadFiles(args: JobArgs, opts: LoadOptions): LoadedFile[] {
+/**
+ * Every file loaded, or one error with every file's issues. Warnings are
+ * printed to stderr, and so is what a result root's job.yaml becomes
+ * (`rerun`: what is done with its job).
+ */
+export function loadFiles(args: JobArgs, opts: LoadOptions, rerun = 'a rerun'): LoadedFile[] {
   const out: LoadedFile[] = [];
   const issues: JobFileIssue[] = [];
   for (const file of args.files) {
@@ -118,7 +122,7 @@ export function loadFiles(args: JobArgs, opts: LoadOptions): LoadedFile[] {
   if (issues.length > 0) throw new JobFileError(issues);
   for (const f of out) {
     for (const w of f.loaded.warnings) process.stderr.write(`stacklab: warning: ${formatIssue(w)}\n`);
-    if (f.loaded.rerunOf !== undefined) process.stderr.write(`stacklab: ${f.file} is the job.yaml of job ${f.loaded.rerunOf}: a rerun, as you (its id, result_root and my_account left out)\n`);
+    if (f.loaded.rerunOf !== undefined) process.stderr.write(`stacklab: ${f.file} is the job.yaml of job ${f.loaded.rerunOf}: ${rerun}, as you (its id, result_root and my_account left out)\n`);
   }
   return out;
 }
