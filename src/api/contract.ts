@@ -183,6 +183,14 @@ export type Build = Static<typeof Build>;
 
 // ---- testboxes --------------------------------------------------------------
 
+/** The variables a box sets for every build it makes (`stacklab testbox --build-env`); never part of a build key. */
+export const BUILD_ENV_MAX = { names: 64, valueLength: 4096 };
+const BuildEnv = Type.Record(Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]{0,127}$' }), Type.String({ maxLength: BUILD_ENV_MAX.valueLength }), {
+  maxProperties: BUILD_ENV_MAX.names,
+  additionalProperties: false,
+  description: "The variables the box sets for every build it makes (stacklab testbox --build-env): how recipes keep what they reuse; not part of a build key",
+});
+
 export const TestboxRegistration = Type.Object(
   {
     hostname: Type.String({ pattern: HOSTNAME_PATTERN }),
@@ -191,6 +199,7 @@ export const TestboxRegistration = Type.Object(
     max_memory: Type.Number({ exclusiveMinimum: 0, maximum: 1_048_576, description: 'GiB' }),
     cpus: Type.Integer({ minimum: 1, maximum: 65_536 }),
     mac: Type.Optional(Type.String({ pattern: MAC_PATTERN, description: 'vm/hw boxes that boot from /boot.ipxe?mac=' })),
+    build_env: Type.Optional(BuildEnv),
     secret: Type.Optional(Type.String({ maxLength: 200, description: 'With accounts on: the secret the lab issued (`stacklab secret issue`)' })),
     token: Type.Optional(Type.String({ maxLength: 200, description: "With accounts on: the box's token from its previous registration, so a restarted box may take its name back while it still looks live" })),
   },
@@ -223,6 +232,7 @@ export const Testbox = Type.Object({
   jobs: Type.Array(Type.Integer()),
   infra_failures: Type.Integer({ description: 'Infrastructure failures in a row attributed to the box' }),
   disabled_reason: Nullable(Type.String()),
+  build_env: BuildEnv,
 });
 export type Testbox = Static<typeof Testbox>;
 

@@ -5,6 +5,7 @@
 import { InvalidArgumentError } from 'commander';
 import { resolve } from 'node:path';
 import { variableProblem } from '../pkgbuild/runner.ts';
+import { BUILD_ENV_MAX } from '../api/contract.ts';
 
 /** A whole number within [min, max]. */
 export function integer(min = 0, max = Number.MAX_SAFE_INTEGER): (value: string) => number {
@@ -101,6 +102,9 @@ export function buildEnvPair(value: string, previous: Record<string, string> = {
   const name = value.slice(0, eq);
   const problem = variableProblem(name);
   if (problem) throw new InvalidArgumentError(`${problem}: a build setting is a variable name the recipe reads, such as keep_trees or CCACHE_MAXSIZE`);
+  if (name.length > 128) throw new InvalidArgumentError(`${name.slice(0, 20)}…: a build setting's name is at most 128 characters`);
+  if (value.length - eq - 1 > BUILD_ENV_MAX.valueLength) throw new InvalidArgumentError(`${name}: a build setting's value is at most ${BUILD_ENV_MAX.valueLength} characters`);
+  if (!(name in previous) && Object.keys(previous).length >= BUILD_ENV_MAX.names) throw new InvalidArgumentError(`at most ${BUILD_ENV_MAX.names} build settings`);
   return { ...previous, [name]: value.slice(eq + 1) };
 }
 

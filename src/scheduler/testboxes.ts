@@ -134,6 +134,7 @@ export async function testboxStatus(ctx: Ctx): Promise<Testbox[]> {
       jobs,
       infra_failures: Number(b.infra_failures),
       disabled_reason: b.disabled_reason,
+      build_env: b.build_env ? (JSON.parse(b.build_env) as Record<string, string>) : {},
     });
   }
   return out;

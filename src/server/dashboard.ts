@@ -121,7 +121,7 @@ export function overviewPage(o: Overview): string {
   const body = html`<h1>stacklab</h1>
 <h2>Testboxes</h2>
 ${table(
-  ['hostname', 'type', 'arch', 'memory', 'cpus', 'state', 'jobs', 'last heartbeat'],
+  ['hostname', 'type', 'arch', 'memory', 'cpus', 'state', 'jobs', 'last heartbeat', 'build settings'],
   o.testboxes.map((b) => [
     b.hostname,
     b.type,
@@ -131,6 +131,7 @@ ${table(
     b.disabled_reason ? html`${state(b.state)} <span class="muted">${b.disabled_reason}; stacklab testbox enable ${b.hostname}, or a passing stacklab testbox health-check ${b.hostname} JOBFILE</span>` : state(b.state),
     b.jobs.map((id, i) => [i ? ' ' : '', jobLink(id)]),
     when(b.last_heartbeat),
+    Object.entries(b.build_env).map(([k, v], i) => html`${i ? ' ' : ''}<code>${k}=${v}</code>`),
   ]),
   'No testbox has registered. Start one with: stacklab testbox',
 )}

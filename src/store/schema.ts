@@ -78,6 +78,8 @@ export interface TestboxesTable {
   /** Why the box was taken out of dispatch; null while it takes jobs (010). */
   disabled_reason: string | null;
   disabled_at: number | null;
+  /** Its --build-env settings as JSON, null for none (013). */
+  build_env: string | null;
 }
 
 export interface BuildsTable {

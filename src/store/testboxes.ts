@@ -13,6 +13,8 @@ export interface TestboxInfo {
   max_memory: number;
   cpus: number;
   mac?: string | null | undefined;
+  /** The variables the box sets for every build it makes (--build-env). */
+  build_env?: Record<string, string> | undefined;
 }
 
 /** Registers (or re-registers) a box; with a credential, the box's token hash and the secret it used. */
@@ -24,6 +26,7 @@ export async function registerTestbox(db: Kysely<Database>, box: TestboxInfo, no
     max_memory: box.max_memory,
     cpus: box.cpus,
     mac: box.mac ?? null,
+    build_env: box.build_env && Object.keys(box.build_env).length ? JSON.stringify(box.build_env) : null,
     registered_at: now,
     last_heartbeat: now,
     token_sha256: cred?.token_sha256 ?? null,

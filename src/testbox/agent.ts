@@ -131,6 +131,7 @@ export class Agent {
           max_memory: this.#o.memory,
           cpus: this.#o.cpus,
           ...(this.#o.mac ? { mac: this.#o.mac } : {}),
+          ...(Object.keys(this.#o.buildEnv).length ? { build_env: this.#o.buildEnv } : {}),
           ...(this.#o.secret ? { secret: this.#o.secret } : {}),
           ...(previous ? { token: previous } : {}),
         });

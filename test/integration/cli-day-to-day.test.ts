@@ -119,6 +119,7 @@ describe('the CLI without a server', () => {
       [['testbox', '--build-env', 'keep_trees'], /option '--build-env <NAME=VALUE>' argument 'keep_trees' is invalid\. expected NAME=VALUE/],
       [['testbox', '--build-env', 'PATH=/tmp'], /argument 'PATH=\/tmp' is invalid\. PATH is set by the runner or changes how programs start/],
       [['up', '--build-env', 'a-b=1'], /argument 'a-b=1' is invalid\. "a-b" is not a variable name/],
+      [['testbox', '--build-env', `big=${'x'.repeat(4097)}`], /big: a build setting's value is at most 4096 characters/],
       [['server', '--port', '70000'], /option '--port <port>' argument '70000' is invalid/],
     ];
     for (const [args, message] of cases) {
@@ -264,6 +265,14 @@ describe('the CLI day to day, against a lab with ss packages', () => {
     const dep = (await api.get<Job>(`/api/jobs/${id}`)).deps[0]!;
     const builds = await cli(['builds', dep.build_key, '--json']);
     assert.deepEqual((JSON.parse(builds.stdout) as { params: Record<string, string> }).params, {}, 'the box’s settings are not the build’s parameters');
+    // and who looks at the lab sees them on the box
+    const listed = await cli(['testboxes']);
+    assert.equal(listed.code, 0, listed.stderr);
+    assert.match(listed.stdout, /^box-1: builds with delay=0 CCACHE_MAXSIZE=1G \(its --build-env: not in the build key; a build parameter of the same name wins\)$/m);
+    const json = JSON.parse((await cli(['testboxes', '--json'])).stdout) as { hostname: string; build_env: Record<string, string> }[];
+    assert.deepEqual(json.find((b) => b.hostname === 'box-1')?.build_env, { delay: '0', CCACHE_MAXSIZE: '1G' });
+    const front = await (await fetch(`${server.url}/`)).text();
+    assert.ok(front.includes('<code>delay=0</code> <code>CCACHE_MAXSIZE=1G</code>'), 'the dashboard’s testboxes table shows them');
   });
 
   test('a result root’s job.yaml submitted again is a rerun of the same software: same sha, same build, the uploaded config held by the lab', async () => {

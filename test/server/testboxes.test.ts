@@ -24,6 +24,15 @@ describe('routes: testboxes and the testbox protocol', () => {
     refusal(await post('/api/testboxes/register', { ...BOX, max_memory: -1 }), 400, 'invalid_request');
     refusal(await post('/api/testboxes/register', { ...BOX, cpus: 2 ** 60 }), 400, 'invalid_request');
     refusal(await post('/api/testboxes/register', { ...BOX, admin: true }), 400, 'invalid_request');
+    refusal(await post('/api/testboxes/register', { ...BOX, build_env: { 'a-b': '1' } }), 400, 'invalid_request');
+    refusal(await post('/api/testboxes/register', { ...BOX, build_env: { big: 'x'.repeat(4097) } }), 400, 'invalid_request');
+    refusal(await post('/api/testboxes/register', { ...BOX, build_env: Object.fromEntries(Array.from({ length: 65 }, (_, i) => [`v${i}`, '1'])) }), 400, 'invalid_request');
+    // a box's build settings are what it last registered with
+    body(await post('/api/testboxes/register', { ...BOX, build_env: { keep_trees: '2', CCACHE_MAXSIZE: '20G' } }), 200, Registered);
+    const listed = () => a.inject({ url: '/api/testboxes' }).then((r) => body<Testbox[]>(r, 200, Type.Array(Testbox)));
+    assert.deepEqual((await listed())[0]!.build_env, { keep_trees: '2', CCACHE_MAXSIZE: '20G' });
+    body(await post('/api/testboxes/register', BOX), 200, Registered);
+    assert.deepEqual((await listed())[0]!.build_env, {}, 'restarted without them, it has none');
     const boxes = body<Testbox[]>(await a.inject({ url: '/api/testboxes' }), 200, Type.Array(Testbox));
     assert.deepEqual(boxes.map((b) => [b.hostname, b.state]), [['box-1', 'idle']]);
   });
