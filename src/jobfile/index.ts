@@ -59,6 +59,23 @@ function takeRerun(doc: LNode | undefined): number | undefined {
   return id.value;
 }
 
+/**
+ * What to say of a build job's job.yaml submitted again: a build is not a
+ * job anyone submits; the lab makes it for the jobs that need it.
+ */
+function buildJobRerun(id: number, spec: LNode): string {
+  const field = (k: string): string | undefined => {
+    const v = spec.kind === 'map' ? spec.entries.get(k)?.value : undefined;
+    return v?.kind === 'scalar' && typeof v.value === 'string' ? v.value : undefined;
+  };
+  const [pkg, commit, key] = [field('pkg'), field('commit'), field('build_key')];
+  const what = pkg && commit ? `${pkg} at ${commit.slice(0, 12)}` : 'a package';
+  return (
+    `this is the job.yaml of job ${id}, the job that made build ${key ? key.slice(0, 12) : '?'} (${what}): a build is not submitted, the lab makes it for the jobs that need it. ` +
+    `Submit the job that used it (its own job.yaml reruns it, reusing this build); ${key ? `stacklab builds ${key.slice(0, 12)}` : 'stacklab builds'} shows the build and its log`
+  );
+}
+
 export interface LoadOptions {
   /** Includes must stay inside this directory or the search path (loadJobText refuses includes without it). */
   includeRoot?: string;
@@ -112,6 +129,8 @@ function build(docs: LNode[], name: string, source: string, overrides: string[],
     else if (d.kind !== 'map') issues.push(issueAt(d.pos, '', 'a job document must be a mapping of fields'));
   });
   const rerunOf = takeRerun(first);
+  const made = rerunOf !== undefined ? (first as LMap).entries.get('pkgbuild') : undefined;
+  if (made) throw new JobFileError([...issues, issueAt(made.keyPos, 'pkgbuild', buildJobRerun(rerunOf!, made.value))]);
   const search = searchOf(opts);
   const defaults = layersMap(opts.defaults ?? [], issues, search);
   const over = layersMap(opts.overlays ?? [], issues, search);

@@ -309,6 +309,12 @@ describe('the CLI day to day, against a lab with ss packages', () => {
     assert.match(bis.stderr, new RegExp(`job-${id}\\.yaml is the job\\.yaml of job ${id}: bisecting its job, as you`));
     assert.match(bis.stdout, new RegExp(`^bisect id=(\\d+) \\(1 candidate commits of hello between v1 and ${sha}\\)$`, 'm'));
     assert.equal((await cli(['bisect', 'cancel', /^bisect id=(\d+)/m.exec(bis.stdout)![1]!])).code, 0);
+    // the job.yaml of the job that made its build says what to submit instead
+    const maker = await api.get<Job>(`/api/jobs/${job.deps[0]!.pkgbuild_job}`);
+    const made = await (await fetch(`${server.url}${maker.result_root}/job.yaml`)).text();
+    const resubmitted = await cli(['submit', file(`job-${maker.id}.yaml`, made), '--dry-run']);
+    assert.equal(resubmitted.code, 2, resubmitted.stderr);
+    assert.match(resubmitted.stderr, new RegExp(`job-${maker.id}\\.yaml:\\d+:1 pkgbuild: this is the job\\.yaml of job ${maker.id}, the job that made build ${job.deps[0]!.build_key.slice(0, 12)} \\(hello at ${sha.slice(0, 12)}\\): a build is not submitted`));
     // a job.yaml is a rerun only as the scheduler wrote it: an id of its own is still refused
     const forged = await cli(['submit', file('forged.yaml', yaml.replace(/^id: \d+$/m, 'id: 99999')), '--dry-run']);
     assert.equal(forged.code, 2, forged.stderr);

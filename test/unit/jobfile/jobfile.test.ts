@@ -167,6 +167,15 @@ describe("a result root's job.yaml is a rerun", () => {
     assert.deepEqual(r.jobs, [{ suite: 's', ss: { linux: { commit: '0123456789abcdef0123456789abcdef01234567' } }, my_account: 'bob' }]);
     assert.equal(loadJobText('suite: s\n', 'job.yaml').rerunOf, undefined);
   });
+  test("a build job's job.yaml is refused with what to do instead", () => {
+    const key = 'ab'.repeat(32);
+    const made = `id: 9\nsuite: pkgbuild\npkgbuild:\n  pkg: linux\n  commit: ${'c'.repeat(40)}\n  build_key: ${key}\nbuild_key: ${key}\nresult_root: /result/pkgbuild/2026-12-08/dc/debian-12-x86_64/9\n`;
+    const message = errorOf(() => loadJobText(made, 'job.yaml'));
+    assert.equal(
+      message,
+      `job.yaml:3:1 pkgbuild: this is the job.yaml of job 9, the job that made build abababababab (linux at cccccccccccc): a build is not submitted, the lab makes it for the jobs that need it. Submit the job that used it (its own job.yaml reruns it, reusing this build); stacklab builds abababababab shows the build and its log`,
+    );
+  });
   test('anything else that sets id or result_root is refused as before', () => {
     for (const [text, where] of [
       [written.replace('/7\n', '/8\n'), 'job.yaml:1:1 id'], // the root of another job
