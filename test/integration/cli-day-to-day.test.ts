@@ -367,6 +367,42 @@ describe('the CLI day to day, against a lab with ss packages', () => {
     assert.match(f.stdout, /^ {2}\| ==> failed: build\(\) failed \(exit 1\)$/m);
   });
 
+  test('job files and job cat: a job’s result root from the terminal, and why a file is not there', async () => {
+    const r = await cli(['submit', file('fails-again.yaml', 'suite: fails\ntestbox: dc\nruntime: 60\n'), '-m', '--timeout', '60']);
+    const id = Number(/^job id=(\d+)/m.exec(r.stdout)![1]);
+    const files = await cli(['job', 'files', String(id)]);
+    assert.equal(files.code, 0, files.stderr);
+    assert.deepEqual(files.stdout.trim().split('\n').filter((n) => ['job.yaml', 'output'].includes(n)), ['job.yaml', 'output']);
+    const cat = await cli(['job', 'cat', String(id)]);
+    assert.equal(cat.code, 0, cat.stderr);
+    assert.match(cat.stdout, /^line 1\n[^]*^about to fail$/m, 'output by default, all of it');
+    assert.match((await cli(['job', 'cat', String(id), 'job.yaml'])).stdout, new RegExp(`^id: ${id}$`, 'm'));
+    const json = JSON.parse((await cli(['job', 'cat', String(id), '--json'])).stdout) as { url: string; text: string };
+    assert.ok(json.url.startsWith(`${server.url}/result/fails/`) && json.url.endsWith(`/${id}/output`), json.url);
+    assert.match(json.text, /about to fail/);
+    const show = await cli(['job', 'show', String(id)]);
+    assert.match(show.stdout, new RegExp(`^ {2}result +${server.url.replace(/\./g, '\\.')}/result/fails/\\S+/${id} {2}\\(stacklab job files ${id}; job cat ${id} \\[FILE\\]\\)$`, 'm'));
+    const missing = await cli(['job', 'cat', String(id), 'dmesg']);
+    assert.equal(missing.code, 2);
+    assert.match(missing.stderr, new RegExp(`^stacklab: job ${id} has no dmesg in its result root; it has job\\.yaml output`, 'm'));
+    const outside = await cli(['job', 'cat', String(id), '../../../../../../etc/passwd']);
+    assert.equal(outside.code, 2);
+    assert.match(outside.stderr, /expected a path inside the job’s result root/);
+    assert.match((await cli(['job', 'files', String(id), 'output'])).stderr, new RegExp(`output is a file, not a directory: stacklab job cat ${id} output`));
+    // a build job's build log
+    const used = await cli(['submit', file('uses.yaml', 'suite: use-hello\ntestbox: dc\nruntime: 60\nss:\n  hello:\n    commit: v1\n'), '-m', '--timeout', '120']);
+    const maker = (await api.get<Job>(`/api/jobs/${/^job id=(\d+)/m.exec(used.stdout)![1]}`)).deps[0]!.pkgbuild_job;
+    assert.match((await cli(['job', 'cat', String(maker), 'build.log'])).stdout, /^==> stacklab pkgbuild hello /m);
+    // a job no testbox ever took has none, and says so
+    const lonely = await cli(['submit', file('lonely.yaml', 'suite: fails\ntestbox: lonely-1\nruntime: 60\n')]);
+    const lid = Number(/^job id=(\d+)/m.exec(lonely.stdout)![1]);
+    const waiting = await cli(['job', 'cat', String(lid)]);
+    assert.equal(waiting.code, 2);
+    assert.match(waiting.stderr, new RegExp(`job ${lid} has no result files yet: it is in submit and no testbox has taken it`));
+    assert.equal((await cli(['cancel', String(lid)])).code, 0);
+    assert.match((await cli(['job', 'files', String(lid)])).stderr, new RegExp(`job ${lid} has no result files: no testbox ever ran it \\(finish/cancel\\)`));
+  });
+
   test('job show piped into head -1 ends quietly', async () => {
     const r = await headOne(['job', 'show', '1'], { STACKLAB_SERVER: server.url });
     assert.match(r.first, /^job 1 {2}use-hello {2}on dc/);

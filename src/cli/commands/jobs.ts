@@ -8,6 +8,7 @@ import { duration, integer, matching, oneOf, positiveInt } from '../options.ts';
 import { HEALTHS, STAGES } from '../../model/lifecycle.ts';
 import { eventLine, followJob, keyValues } from '../follow.ts';
 import { failureTail, watchBuilds } from '../build-follow.ts';
+import { registerJobFiles } from './job-files.ts';
 
 /** The suite's parameters of a job (its `<suite>:` map, the matrix values it was expanded with), as key=value words. */
 export function suiteParams(j: Job): string {
@@ -50,7 +51,7 @@ function showJob(j: Job, base: string): void {
   if (j.wait_reason) out(`  waiting    ${j.wait_reason.kind}: ${j.wait_reason.message}`);
   out(`  health     ${j.job_health ?? '-'}`);
   out(`  os         ${String(j.os)} ${String(j.os_version)} ${String(j.os_arch)}`);
-  out(`  result     ${j.result_root}`);
+  out(`  result     ${base}${j.result_root}  (stacklab job files ${j.id}; job cat ${j.id} [FILE])`);
   if (Object.keys(j.ss_wait_jobs).length > 0) out(`  waits on   ${Object.entries(j.ss_wait_jobs).map(([k, v]) => `${k}:${v}`).join(' ')}`);
   if (j.dep_failure) out(`  dep fail   ${keyValues(j.dep_failure).join(' ')}`);
   if (j.kernel_uri) out(`  kernel     ${j.kernel_uri}`);
@@ -107,7 +108,7 @@ export function registerJobs(program: Command): void {
       );
     });
 
-  const job = program.command('job').description('one job: show, wait');
+  const job = program.command('job').description('one job: show, wait, its result files');
   withJson(withServer(job.command('show')))
     .description('a job with its parameters, ss packages, deps, stats and timeline')
     .argument('<id>')
@@ -138,6 +139,8 @@ export function registerJobs(program: Command): void {
       else out(summaryLine(j));
       if (j.job_health !== 'success') throw new FailureError(`job ${j.id} finished ${j.job_health}`);
     });
+
+  registerJobFiles(job);
 
   withJson(withServer(program.command('cancel')))
     .description('cancel a job that has not finished')
