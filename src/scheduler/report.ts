@@ -1,7 +1,7 @@
 // What testboxes tell the scheduler about a job they hold: stage moves,
 // result files (only into that job's result root) and the close.
 import { createWriteStream } from 'node:fs';
-import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Transform, type Readable } from 'node:stream';
@@ -16,6 +16,7 @@ import { jobChannel } from '../store/notify.ts';
 import type { Ctx } from './context.ts';
 import type { Stats } from '../api/contract.ts';
 import { parseStats } from '../model/stats.ts';
+import { dmesgStats } from '../model/dmesg.ts';
 
 /** The job, if `hostname` holds it now; otherwise a 404 or a 409 the agent acts on. */
 export async function heldJob(ctx: Ctx, id: number, hostname: string, caller: Caller = OPEN): Promise<JobRow> {
@@ -97,23 +98,48 @@ export async function saveResultFile(ctx: Ctx, id: number, hostname: string, rel
 /**
  * The job's stats: stats.json from the result root (a dc testbox derives
  * it), else stats.txt parsed here (what a vm guest uploads: the suite's
- * parse output, or its run output, as text). A malformed file counts as
- * no stats.
+ * parse output, or its run output, as text); and with a `dmesg` (a vm or
+ * hw guest's kernel log, or the console of a kernel that died) the kernel's
+ * errors in it as lkp's dmesg.* stats, written back into stats.json. A
+ * malformed file counts as no stats.
  */
 async function readStats(ctx: Ctx, row: JobRow): Promise<Stats | null> {
   const root = join(ctx.config.srvDir, row.result_root);
+  let stats: Record<string, number> | null = null;
+  let derived = false;
   try {
     const data = JSON.parse(await readFile(join(root, 'stats.json'), 'utf8')) as unknown;
-    if (!data || typeof data !== 'object' || Array.isArray(data)) return null;
-    const stats: Record<string, number> = {};
-    for (const [k, v] of Object.entries(data)) if (typeof v === 'number' && Number.isFinite(v)) stats[k] = v;
-    return stats;
+    if (data && typeof data === 'object' && !Array.isArray(data)) {
+      stats = {};
+      for (const [k, v] of Object.entries(data)) if (typeof v === 'number' && Number.isFinite(v)) stats[k] = v;
+    }
   } catch {
     const text = await readFile(join(root, 'stats.txt'), 'utf8').catch(() => undefined);
-    if (text === undefined) return null;
-    const stats = parseStats(text, row.suite);
-    await writeFile(join(root, 'stats.json'), JSON.stringify(stats, null, 1) + '\n').catch(() => {});
-    return stats;
+    if (text !== undefined) [stats, derived] = [parseStats(text, row.suite), true];
+  }
+  const kernel = dmesgStats(await readHead(join(root, 'dmesg'), DMESG_READ));
+  const added = Object.keys(kernel).filter((k) => !(k in (stats ?? {})));
+  if (added.length > 0) {
+    stats = { ...stats, ...Object.fromEntries(added.map((k) => [k, kernel[k]!])) };
+    derived = true;
+  }
+  if (stats && derived) await writeFile(join(root, 'stats.json'), JSON.stringify(stats, null, 1) + '\n').catch(() => {});
+  return stats;
+}
+
+/** How much of a dmesg is read for its kernel errors: a console of a kernel that warned in a loop can be large. */
+const DMESG_READ = 16 * 1024 * 1024;
+
+/** The first `max` bytes of a file as text ('' when there is none). */
+async function readHead(file: string, max: number): Promise<string> {
+  const fh = await open(file, 'r').catch(() => undefined);
+  if (!fh) return '';
+  try {
+    const buf = Buffer.alloc(Math.min(max, (await fh.stat()).size));
+    const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
+    return buf.subarray(0, bytesRead).toString('utf8');
+  } finally {
+    await fh.close();
   }
 }
 

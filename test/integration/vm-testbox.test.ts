@@ -27,6 +27,7 @@ echo "memory_mib: $(( $(awk '/MemTotal/ {print $2}' /proc/meminfo) / 1024 ))"
 echo "kernel=$(uname -r)"
 echo "linux_root=\${linux_root:-none}"
 echo kept > "$RESULT_ROOT/note.txt"
+[ -n "$warn" ] && echo "<4>WARNING: CPU: 0 PID: $$ at stacklab/probe.c:12 probe_warns+0x1c/0x40" > /dev/kmsg
 for a in "$@"; do echo "arg=$a"; done
 `;
 
@@ -59,7 +60,7 @@ describe('a vm testbox runs jobs in qemu', { skip: missing || false }, () => {
   const file = (root: string, name: string) => api.raw('GET', `/result/${root.replace(/^\/?result\//, '')}/${name}`).then((r) => r.text());
 
   test('a job boots, runs in a guest of its group, uploads and closes success', async () => {
-    const id = await submit({ suite: 'probe', probe: "one 'two words' $(three)", testbox: 'vm-2p1g', runtime: 60, greeting: "it's $(not) shell" });
+    const id = await submit({ suite: 'probe', probe: "one 'two words' $(three)", testbox: 'vm-2p1g', runtime: 60, greeting: "it's $(not) shell", warn: 1 });
     const job = await finished(api, id, 180_000);
     assert.equal(job.job_health, 'success', JSON.stringify(job.timeline));
     assert.equal(job.testbox_host, 'vm-box-1');
@@ -72,6 +73,9 @@ describe('a vm testbox runs jobs in qemu', { skip: missing || false }, () => {
     assert.match(output, new RegExp(`^kernel=${kernel!.release.replace(/[.+]/g, '\\$&')}$`, 'm'), "a job with no ss.linux boots the box's default kernel");
     assert.equal(await file(job.result_root, 'note.txt'), 'kept\n');
     assert.match(await file(job.result_root, 'dmesg'), /Linux version/);
+    // a warning in the guest's kernel log (printed through /dev/kmsg, as a driver prints one) is its lkp-style stat
+    assert.equal(job.stats?.['dmesg.WARNING:at_stacklab/probe.c:#probe_warns'], 1, JSON.stringify(job.stats));
+    assert.equal(JSON.parse(await file(job.result_root, 'stats.json'))['dmesg.WARNING:at_stacklab/probe.c:#probe_warns'], 1, 'and in its stats.json');
   });
 
   test('a job that overruns its runtime is killed and finishes timeout', async () => {
@@ -85,7 +89,7 @@ describe('a vm testbox runs jobs in qemu', { skip: missing || false }, () => {
     const id = await submit({ suite: 'probe', testbox: 'vm-1p1g', runtime: 60, kernel_cmdline: 'rdinit=/nonexistent' });
     const job = await finished(api, id, 180_000);
     assert.equal(job.job_health, 'failed');
-    assert.deepEqual(job.stats, { 'boot.panic': 1 });
+    assert.deepEqual(job.stats, { 'boot.panic': 1, 'dmesg.Kernel_panic-not_syncing:VFS:Unable_to_mount_root_fs_on_unknown-block(#,#)': 1 }, 'the boot stat, and the panic as lkp names it');
     const console = await file(job.result_root, 'console.log');
     assert.match(console, /Kernel panic - not syncing/);
     assert.match(await file(job.result_root, 'output'), /stacklab: boot\.panic: Kernel panic/);

@@ -5,8 +5,10 @@
 // another (the second build incremental in the dc box's kept tree), reads
 // host-info's stats from the guest (the built kernel's version, the guest's
 // CPUs and memory), then bisects "does not boot" in the lab and gets the
-// planted boot-breaking commit, every probe's kernel built once. Prints the
-// figures (first build, incremental build, boot + job, the whole bisect).
+// planted boot-breaking commit, every probe's kernel built once; then
+// bisects the same break by its kernel error (`--errid dmesg.Kernel_panic…`,
+// the stat the server reads from the console), reusing those kernels. Prints
+// the figures (first build, incremental build, boot + job, the bisects).
 //
 //   npx node --test test/kernel/lab-x86_64.kernel.ts
 //   (STACKLAB_KERNEL_TEST_DIR=DIR keeps the history between runs)
@@ -26,6 +28,8 @@ import { vmMissing } from '../support/vm.ts';
 const ROOT = resolve(import.meta.dirname, '..', '..');
 const { missing } = await vmMissing('the kernel lab test');
 const kept = process.env.STACKLAB_KERNEL_TEST_DIR;
+/** The planted boot break's panic (src/demo/kernel-steps.ts) as a dmesg stat. */
+const PANIC_ERRID = 'dmesg.Kernel_panic-not_syncing:No_init_given:pass_init=on_the_kernel_command_line';
 
 describe('the seed scenario in the lab: build linux, boot it on a vm testbox, bisect a boot break', { skip: missing || false }, () => {
   const t = tempDir('stacklab-kernel-lab-');
@@ -122,9 +126,24 @@ describe('the seed scenario in the lab: build linux, boot it on a vm testbox, bi
     const job = await api.get<Job>(`/api/jobs/${culprit.job_id}`);
     assert.equal(job.job_health, 'failed');
     assert.equal(job.stats?.['boot.panic'], 1, 'it failed because it did not boot');
+    assert.equal(job.stats?.[PANIC_ERRID], 1, 'and its console shows the planted panic, as lkp names it');
     // Every kernel of the bisect was built once: no two probes of one commit built twice.
     const builds = await api.get<Build[]>('/api/builds');
     const keys = builds.filter((x) => x.pkg === 'linux').map((x) => x.commit);
     assert.equal(new Set(keys).size, keys.length, 'one build per commit');
+  });
+
+  test('the same break bisected by its kernel error (--errid dmesg.…), as one bisects a warning or an oops', async () => {
+    const linuxBuilds = async () => (await api.get<Build[]>('/api/builds')).filter((x) => x.pkg === 'linux').length;
+    const before = await linuxBuilds();
+    const started = performance.now();
+    const r = await runCli(['bisect', 'start', jobFile, '--server', server.url, '--pkg', 'linux', '--errid', PANIC_ERRID, '--deterministic',
+      '--good', history.tags['lab-meminfo-change']!, '--bad', history.head, '--wait', '--timeout', '1800', '--json']);
+    figures.errid_bisect_wall_seconds = (performance.now() - started) / 1000;
+    assert.equal(r.code, 0, r.stderr + r.stdout.slice(0, 3000));
+    const b = JSON.parse(r.stdout) as Bisect;
+    assert.equal(b.result!.first_bad, history.tags['lab-boot-break']);
+    assert.equal(await linuxBuilds(), before, 'every kernel it probed was built already: reused, none made');
+    figures.errid_bisect_probes = b.jobs.length;
   });
 });

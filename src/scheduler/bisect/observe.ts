@@ -19,7 +19,11 @@ export interface ObserveOptions {
   criterion: Criterion;
   /** perf: the stat sampled (`suite.key`). */
   metric?: string | undefined;
-  /** function: a stat whose presence with a non-zero value marks the commit bad, as compass-ci's error ids. */
+  /**
+   * function: a stat whose presence with a non-zero value marks the commit
+   * bad, as compass-ci's error ids (`dmesg.WARNING:at_…`); without it a
+   * success is good and any other end a skip.
+   */
   errid?: string | undefined;
 }
 
@@ -34,8 +38,13 @@ export function observe(job: ProbeJob, o: ObserveOptions): Observation {
   // The build succeeded: the job ran.
   if (o.criterion === 'build') return { outcome: 'good' };
   if (o.criterion === 'function') {
+    if (o.errid !== undefined) {
+      // The error decides: there, the commit is bad however the job ended; not there, a job that
+      // failed otherwise (it broke before or instead of showing it) tells nothing about it.
+      if ((job.stats?.[o.errid] ?? 0) !== 0) return { outcome: 'bad' };
+      return { outcome: health === 'success' ? 'good' : 'skip' };
+    }
     if (health !== 'success') return { outcome: 'bad' };
-    if (o.errid !== undefined && (job.stats?.[o.errid] ?? 0) !== 0) return { outcome: 'bad' };
     return { outcome: 'good' };
   }
   const value = job.stats?.[o.metric ?? ''];
