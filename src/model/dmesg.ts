@@ -20,6 +20,7 @@ const MAX_ID = 190;
 /** Distinct errors kept per log: a kernel that warns in a loop still makes a readable stats list. */
 const MAX_ERRORS = 100;
 
+// eslint-disable-next-line no-control-regex -- a colour escape is what it finds
 const ANSI = /\x1b\[[0-9;]*[A-Za-z]/g;
 /** `<4>` priority, `[   12.345678]` time, `[    T1]`/`[  C0]` caller: the kernel's own line prefix. */
 const PREFIX = /^(?:<\d+>)?\s*\[\s*\d+\.\d+\](?:\s*\[\s*[TC]\d+\])?\s?/;
