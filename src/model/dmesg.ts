@@ -15,6 +15,15 @@
 /** The stats prefix, as lkp's. */
 export const DMESG = 'dmesg.';
 
+/** A vm or hw boot that did not get the job done: the kernel's fault, as lkp's boot stats (vm/console.ts). */
+export const BOOT_STATS = ['boot.panic', 'boot.no_init', 'boot.no_network', 'boot.no_output', 'job.panic', 'job.incomplete'] as const;
+export type BootStat = (typeof BOOT_STATS)[number];
+
+/** A stat that marks an error when it is there (dmesg.*, a boot's failure): a job without it did not show that error. */
+export function isErrorStat(stat: string): boolean {
+  return stat.startsWith(DMESG) || (BOOT_STATS as readonly string[]).includes(stat);
+}
+
 /** The longest id kept (a stat name stays under bisect's --errid limit of 200). */
 const MAX_ID = 190;
 /** Distinct errors kept per log: a kernel that warns in a loop still makes a readable stats list. */

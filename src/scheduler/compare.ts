@@ -8,6 +8,7 @@ import { UserError } from '../errors.ts';
 import type { Comparison, Job } from '../api/contract.ts';
 import { listJobs, type JobFilter } from '../store/jobs.ts';
 import { compareGroups, mark } from '../model/compare.ts';
+import { isErrorStat } from '../model/dmesg.ts';
 import { loadJobs } from './loader.ts';
 import type { Ctx } from './context.ts';
 
@@ -101,9 +102,14 @@ export async function compareJobs(ctx: Ctx, q: CompareQuery): Promise<Comparison
     ordered = [ordered[i]!, ...ordered.filter((_, k) => k !== i)];
   }
   const wanted = (stat: string) => !q.stats || q.stats.length === 0 || q.stats.some((s) => stat.includes(s));
+  // An error stat a job does not have is an error it did not show: 0, so its mean is the share of runs that did (lkp's fail:runs).
+  const errors = new Set(ordered.flatMap((g) => g.jobs.flatMap((j) => Object.keys(j.stats ?? {}).filter((k) => isErrorStat(k) && wanted(k)))));
   const samples = ordered.map((g) => {
     const byStat: Record<string, number[]> = {};
-    for (const j of g.jobs) for (const [k, v] of Object.entries(j.stats ?? {})) if (wanted(k) && Number.isFinite(v)) (byStat[k] ??= []).push(v);
+    for (const j of g.jobs) {
+      for (const [k, v] of Object.entries(j.stats ?? {})) if (wanted(k) && Number.isFinite(v)) (byStat[k] ??= []).push(v);
+      for (const k of errors) if (!(k in (j.stats ?? {}))) (byStat[k] ??= []).push(0);
+    }
     return { key: g.value.key, samples: byStat };
   });
   const stats = compareGroups(samples, alpha).map((r) => ({ stat: r.stat, groups: r.groups.map((g) => ({ ...g, change: g.change ? { ...g.change, mark: mark(g.change) } : null })) }));

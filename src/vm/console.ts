@@ -5,7 +5,9 @@
 // not start is the lab's (infra: retried), and a guest that closed the job
 // itself needs nothing more from the host.
 
-export type BootStat = 'boot.panic' | 'boot.no_init' | 'boot.no_network' | 'boot.no_output' | 'job.panic' | 'job.incomplete';
+import type { BootStat } from '../model/dmesg.ts';
+
+export type { BootStat };
 
 export interface BootFacts {
   console: string;

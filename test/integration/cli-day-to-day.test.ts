@@ -20,7 +20,7 @@ import { makeSsLab, type SsLab } from '../support/ss-lab.ts';
 import { BIN, ROOT, firstJson, runCli, startProc, startTestbox, type Proc } from '../support/procs.ts';
 import { waitFor } from '../support/wait.ts';
 import { ApiClient } from '../../src/api/client.ts';
-import type { Job } from '../../src/api/contract.ts';
+import type { Comparison, Job } from '../../src/api/contract.ts';
 
 /** A port nothing listens on (it was free a moment ago). */
 async function freePort(): Promise<number> {
@@ -168,6 +168,17 @@ describe('the CLI without a server', () => {
   });
 });
 
+/** A suite that leaves a kernel log in its result root, as a run that collects the kernel's messages does: with a warning when its argument is `warn`. */
+const KMSG = `#!/bin/sh
+echo "[    0.000000] Linux version 6.1.0 (stacklab@test) #1 SMP" > "$RESULT_ROOT/dmesg"
+if [ "$1" = warn ]; then
+  echo "[    2.104530] WARNING: CPU: 1 PID: $$ at fs/proc/meminfo.c:40 meminfo_proc_show+0x25/0x4a0" >> "$RESULT_ROOT/dmesg"
+  echo "[    2.105100] RIP: 0010:meminfo_proc_show+0x25/0x4a0" >> "$RESULT_ROOT/dmesg"
+fi
+echo "WARNING: this line is the test's own, not the kernel's" >> "$RESULT_ROOT/dmesg"
+echo "ran: 1"
+`;
+
 describe('the CLI day to day, against a lab with ss packages', () => {
   const t = tempDir();
   let lab: SsLab;
@@ -185,7 +196,7 @@ describe('the CLI day to day, against a lab with ss packages', () => {
   before(async () => {
     // a lost testbox takes longer than the restart below: the job it runs survives it
     lab = makeSsLab(t.dir, { testbox_lost_after: 60 });
-    for (const [name, run] of Object.entries({ fails: '#!/bin/sh\nfor i in $(seq 1 30); do echo "line $i"; done\necho "about to fail"\nexit 1\n', sleeper: '#!/bin/sh\necho "sleeping $secs"\nsleep "$secs"\necho "slept: 1"\n' })) {
+    for (const [name, run] of Object.entries({ fails: '#!/bin/sh\nfor i in $(seq 1 30); do echo "line $i"; done\necho "about to fail"\nexit 1\n', sleeper: '#!/bin/sh\necho "sleeping $secs"\nsleep "$secs"\necho "slept: 1"\n', kmsg: KMSG })) {
       const { mkdirSync, chmodSync } = await import('node:fs');
       mkdirSync(join(lab.lab, 'suites', name), { recursive: true });
       writeFileSync(join(lab.lab, 'suites', name, 'run'), run);
@@ -401,6 +412,22 @@ describe('the CLI day to day, against a lab with ss packages', () => {
     assert.match(waiting.stderr, new RegExp(`job ${lid} has no result files yet: it is in submit and no testbox has taken it`));
     assert.equal((await cli(['cancel', String(lid)])).code, 0);
     assert.match((await cli(['job', 'files', String(lid)])).stderr, new RegExp(`job ${lid} has no result files: no testbox ever ran it \\(finish/cancel\\)`));
+  });
+
+  test('a kernel log in the result root gives dmesg.* stats; compare counts a run without one as 0', async () => {
+    const f = file('kmsg.yaml', 'suite: kmsg\ntestbox: dc\nruntime: 60\nkmsg:\n  - quiet\n  - warn\nlabels:\n  run: kmsg-1\n');
+    for (let i = 0; i < 2; i++) assert.equal((await cli(['submit', f, '-m', '--timeout', '60'])).code, 0);
+    const jobs = JSON.parse((await cli(['jobs', '--suite', 'kmsg', '--json'])).stdout) as Job[];
+    const warned = jobs.filter((j) => j.kmsg === 'warn');
+    assert.equal(warned.length, 2);
+    for (const j of warned) assert.deepEqual(j.stats, { 'kmsg.ran': 1, 'dmesg.WARNING:at_fs/proc/meminfo.c:#meminfo_proc_show': 1, 'dmesg.RIP:meminfo_proc_show': 1 });
+    for (const j of jobs.filter((x) => x.kmsg === 'quiet')) assert.deepEqual(j.stats, { 'kmsg.ran': 1 }, 'the test’s own WARNING line is not the kernel’s');
+    const show = await cli(['job', 'show', String(warned[0]!.id)]);
+    assert.match(show.stdout, /^ {4}dmesg\.WARNING:at_fs\/proc\/meminfo\.c:#meminfo_proc_show: 1$/m);
+    const cmp = JSON.parse((await cli(['compare', '-g', 'kmsg', '--suite', 'kmsg', '--where', 'labels.run=kmsg-1', '--groups', 'quiet,warn', '--stat', 'dmesg.WARNING', '--json'])).stdout) as Comparison;
+    const row = cmp.stats.find((x) => x.stat === 'dmesg.WARNING:at_fs/proc/meminfo.c:#meminfo_proc_show')!;
+    assert.deepEqual(row.groups.map((g) => [g.n, g.mean]), [[2, 0], [2, 1]], 'the quiet runs count as runs without it');
+    assert.equal(row.groups[1]!.change?.significant, true);
   });
 
   test('job show piped into head -1 ends quietly', async () => {
