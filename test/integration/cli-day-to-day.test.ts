@@ -9,7 +9,7 @@
 // a server restart.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -20,7 +20,7 @@ import { makeSsLab, type SsLab } from '../support/ss-lab.ts';
 import { BIN, ROOT, firstJson, runCli, startProc, startTestbox, type Proc } from '../support/procs.ts';
 import { waitFor } from '../support/wait.ts';
 import { ApiClient } from '../../src/api/client.ts';
-import type { Comparison, Job } from '../../src/api/contract.ts';
+import type { Bisect, Comparison, Job } from '../../src/api/contract.ts';
 
 /** A port nothing listens on (it was free a moment ago). */
 async function freePort(): Promise<number> {
@@ -428,6 +428,27 @@ describe('the CLI day to day, against a lab with ss packages', () => {
     const row = cmp.stats.find((x) => x.stat === 'dmesg.WARNING:at_fs/proc/meminfo.c:#meminfo_proc_show')!;
     assert.deepEqual(row.groups.map((g) => [g.n, g.mean]), [[2, 0], [2, 1]], 'the quiet runs count as runs without it');
     assert.equal(row.groups[1]!.change?.significant, true);
+  });
+
+  test('job show of a job whose kernel warned prints the bisect of that warning, a command that runs as printed', async () => {
+    const r = await cli(['submit', file('kmsg-ss.yaml', 'suite: kmsg\nkmsg: warn\ntestbox: dc\nruntime: 60\nss:\n  hello:\n    commit: v2\n'), '-m', '--timeout', '120']);
+    assert.equal(r.code, 0, r.stderr + r.stdout);
+    const id = Number(/^job id=(\d+)/m.exec(r.stdout)![1]);
+    const show = (await cli(['job', 'show', String(id)])).stdout;
+    const hint = /^ {4}(stacklab job cat .*)$/m.exec(show)?.[1];
+    assert.equal(hint, `stacklab job cat ${id} job.yaml > job-${id}.yaml && stacklab bisect start job-${id}.yaml --good GOOD-COMMIT --errid 'dmesg.WARNING:at_fs/proc/meminfo.c:#meminfo_proc_show' --wait`);
+    // as a user pastes it, with a good commit and without waiting
+    const command = `stacklab() { ${JSON.stringify(process.execPath)} ${JSON.stringify(BIN)} "$@"; }; ${hint!.replace('GOOD-COMMIT', 'v1').replace(/ --wait$/, '')}`;
+    const pasted = await new Promise<{ code: number | null; stdout: string; stderr: string }>((done) => {
+      execFile('bash', ['-c', command], { cwd: t.dir, env: { ...process.env, STACKLAB_SERVER: server.url } }, (err, stdout, stderr) => done({ code: err ? (err as { code?: number }).code ?? 1 : 0, stdout, stderr }));
+    });
+    assert.equal(pasted.code, 0, `${command}\n${pasted.stderr}${pasted.stdout}`);
+    const bid = /^bisect id=(\d+) \(1 candidate commits of hello between v1 and [0-9a-f]{40}\)$/m.exec(pasted.stdout)?.[1];
+    assert.ok(bid, pasted.stdout);
+    const b = await api.get<Bisect>(`/api/bisects/${bid}`);
+    assert.equal(b.request.errid, 'dmesg.WARNING:at_fs/proc/meminfo.c:#meminfo_proc_show', 'by that error');
+    const cancel = await cli(['bisect', 'cancel', bid!]); // it may have ended already: one candidate
+    assert.ok(cancel.code === 0 || /already ended/.test(cancel.stderr), cancel.stderr);
   });
 
   test('job show piped into head -1 ends quietly', async () => {

@@ -9,6 +9,7 @@ import { HEALTHS, STAGES } from '../../model/lifecycle.ts';
 import { eventLine, followJob, keyValues } from '../follow.ts';
 import { failureTail, watchBuilds } from '../build-follow.ts';
 import { registerJobFiles } from './job-files.ts';
+import { DMESG } from '../../model/dmesg.ts';
 
 /** The suite's parameters of a job (its `<suite>:` map, the matrix values it was expanded with), as key=value words. */
 export function suiteParams(j: Job): string {
@@ -59,6 +60,12 @@ function showJob(j: Job, base: string): void {
   if (j.stats && Object.keys(j.stats).length > 0) {
     out('  stats');
     for (const [k, v] of Object.entries(j.stats)) out(`    ${k}: ${v}`);
+    const kernel = Object.keys(j.stats).filter((k) => k.startsWith(DMESG));
+    if (kernel.length > 0 && j.deps.length > 0) {
+      const pkg = j.deps.length > 1 ? ` --pkg ${j.deps[0]!.pkg}` : '';
+      out(`  kernel errors: to find the commit that brought one, bisect its job by it:`);
+      out(`    stacklab job cat ${j.id} job.yaml > job-${j.id}.yaml && stacklab bisect start job-${j.id}.yaml${pkg} --good GOOD-COMMIT --errid '${kernel[0]}' --wait`);
+    }
   }
   if (j.timeline) {
     out('  timeline');
