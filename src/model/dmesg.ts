@@ -80,6 +80,11 @@ export function lineErrorId(line: string): string | undefined {
   if ((m = /^(Unable to handle kernel [\w ]+? at virtual address)/.exec(head))) return errorId(m[1]!);
   if ((m = /^(Out of memory(?: and no killable processes)?)(: Kill(?:ed)? process)?/.exec(head))) return errorId(`${m[1]}${m[2] ?? ''}`);
   if ((m = /^(Oops|[a-z][a-z ]+?)(?:, [^:]*)?: [0-9a-f]{4} \[#\d+\]/.exec(head))) return errorId(m[1]!);
+  if ((m = /^Internal error: ([\w ]+?): [0-9a-f]+ \[#\d+\]/.exec(head))) return errorId(`Internal error: ${m[1]}`); // arm64's oops
+  if (/^pc : /.test(head)) {
+    const f = FUNC.exec(head); // arm64's RIP
+    return f ? `pc:${f[1]}` : undefined;
+  }
   if ((m = /^RIP: [0-9a-f]{4}:/.exec(head))) {
     const f = FUNC.exec(head);
     return f ? `RIP:${f[1]}` : undefined;

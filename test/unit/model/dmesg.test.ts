@@ -23,6 +23,8 @@ describe('a kernel error line becomes an id that is the same wherever it happens
     ['Oops: 0002 [#1] PREEMPT SMP NOPTI', 'Oops'],
     ['general protection fault, probably for non-canonical address 0xdffffc0000000000: 0000 [#1] PREEMPT SMP KASAN NOPTI', 'general_protection_fault'],
     ['RIP: 0010:meminfo_proc_show+0x25/0x4a0', 'RIP:meminfo_proc_show'],
+    ['Internal error: Oops: 0000000096000005 [#1] PREEMPT SMP', 'Internal_error:Oops'],
+    ['pc : meminfo_proc_show+0x30/0x2b0', 'pc:meminfo_proc_show'],
     ['UBSAN: shift-out-of-bounds in lib/test_ubsan.c:25:13', 'UBSAN:shift-out-of-bounds_in_lib/test_ubsan.c'],
     ['INFO: task kworker/0:1:12 blocked for more than 120 seconds.', 'INFO:task_blocked_for_more_than#seconds'],
     ['rcu: INFO: rcu_preempt self-detected stall on CPU', 'INFO:rcu_preempt_self-detected_stall_on_CPU'],
