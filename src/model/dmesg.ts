@@ -129,3 +129,12 @@ export function dmesgStats(log: string): Record<string, number> {
   for (const id of kernelErrors(log).keys()) stats[`${DMESG}${id}`] = 1;
   return stats;
 }
+
+/**
+ * The command that bisects a job by one of its kernel errors, from the job's
+ * job.yaml saved as job-<id>.yaml (the good commit left to fill in).
+ */
+export function bisectByErrorCommand(job: { id: number; deps: readonly { pkg: string }[] }, stat: string): string {
+  const pkg = job.deps.length > 1 ? ` --pkg ${job.deps[0]!.pkg}` : '';
+  return `stacklab bisect start job-${job.id}.yaml${pkg} --good GOOD-COMMIT --errid '${stat}' --wait`;
+}

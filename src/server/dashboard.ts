@@ -11,6 +11,7 @@ import type { Testbox } from '../api/contract.ts';
 import type { Bisect, BisectProbe } from '../api/contract.ts';
 import { evidenceRows, type EvidenceRow } from '../bisect/evidence.ts';
 import { plotSvg } from '../bisect/plot.ts';
+import { bisectByErrorCommand, DMESG } from '../model/dmesg.ts';
 import { likelyNote } from '../bisect/bayes/status.ts';
 
 /** Markup that is already safe; anything else given to `html` is escaped. */
@@ -200,6 +201,19 @@ function timelineTable(entries: TimelineEntry[]): Html {
   );
 }
 
+/** The job's kernel errors (its dmesg.* stats), each with the command that bisects it when the job has a package to bisect. */
+function kernelErrors(j: Job): Html | string {
+  const errors = Object.keys(j.stats ?? {}).filter((k) => k.startsWith(DMESG));
+  if (errors.length === 0) return '';
+  return html`<h2>Kernel errors</h2>
+${j.deps.length && j.boot_time ? html`<p>To find the commit that brought one, save its <a href="${j.result_root}/job.yaml">job.yaml</a> as <code>job-${j.id}.yaml</code> and bisect by it.</p>` : ''}
+${table(
+  ['error (dmesg stat)', ...(j.deps.length && j.boot_time ? ['bisect it'] : [])],
+  errors.map((id) => [html`<code class="kernel-error">${id}</code>`, ...(j.deps.length && j.boot_time ? [html`<code>${bisectByErrorCommand(j, id)}</code>`] : [])]),
+  '',
+)}`;
+}
+
 /** One job: its fields, what it waits on or why its dependency failed, stats, timeline, files. */
 export function jobPage(j: Job): string {
   const stats = Object.entries(j.stats ?? {});
@@ -229,6 +243,7 @@ ${table(
   'No ss packages.',
 )}
 ${j.deps.length ? html`<p>Compare with its siblings: ${j.deps.map((d, i) => [i ? ' · ' : '', html`<a class="compare-link" href="/ui/compare?${new URLSearchParams({ group_by: `ss.${d.pkg}.commit`, suite: j.suite, pkg: d.pkg }).toString()}">${j.suite} jobs by ${d.pkg} commit</a>`])}</p>` : ''}
+${kernelErrors(j)}
 <h2>Stats</h2>
 ${table(
   ['stat', 'value', ...(j.deps[0] ? [`across ${j.deps[0].pkg} commits`] : [])],

@@ -437,6 +437,8 @@ describe('the CLI day to day, against a lab with ss packages', () => {
     const show = (await cli(['job', 'show', String(id)])).stdout;
     const hint = /^ {4}(stacklab job cat .*)$/m.exec(show)?.[1];
     assert.equal(hint, `stacklab job cat ${id} job.yaml > job-${id}.yaml && stacklab bisect start job-${id}.yaml --good GOOD-COMMIT --errid 'dmesg.WARNING:at_fs/proc/meminfo.c:#meminfo_proc_show' --wait`);
+    const page = await (await fetch(`${server.url}/ui/jobs/${id}`)).text();
+    assert.ok(page.includes(`<code class="kernel-error">dmesg.WARNING:at_fs/proc/meminfo.c:#meminfo_proc_show</code></td><td><code>${hint!.split(' && ')[1]!.replace(/'/g, '&#39;')}</code>`), 'the job page lists it with the same command');
     // as a user pastes it, with a good commit and without waiting
     const command = `stacklab() { ${JSON.stringify(process.execPath)} ${JSON.stringify(BIN)} "$@"; }; ${hint!.replace('GOOD-COMMIT', 'v1').replace(/ --wait$/, '')}`;
     const pasted = await new Promise<{ code: number | null; stdout: string; stderr: string }>((done) => {

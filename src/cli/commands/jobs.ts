@@ -9,7 +9,7 @@ import { HEALTHS, STAGES } from '../../model/lifecycle.ts';
 import { eventLine, followJob, keyValues } from '../follow.ts';
 import { failureTail, watchBuilds } from '../build-follow.ts';
 import { registerJobFiles } from './job-files.ts';
-import { DMESG } from '../../model/dmesg.ts';
+import { bisectByErrorCommand, DMESG } from '../../model/dmesg.ts';
 
 /** The suite's parameters of a job (its `<suite>:` map, the matrix values it was expanded with), as key=value words. */
 export function suiteParams(j: Job): string {
@@ -62,9 +62,8 @@ function showJob(j: Job, base: string): void {
     for (const [k, v] of Object.entries(j.stats)) out(`    ${k}: ${v}`);
     const kernel = Object.keys(j.stats).filter((k) => k.startsWith(DMESG));
     if (kernel.length > 0 && j.deps.length > 0) {
-      const pkg = j.deps.length > 1 ? ` --pkg ${j.deps[0]!.pkg}` : '';
       out(`  kernel errors: to find the commit that brought one, bisect its job by it:`);
-      out(`    stacklab job cat ${j.id} job.yaml > job-${j.id}.yaml && stacklab bisect start job-${j.id}.yaml${pkg} --good GOOD-COMMIT --errid '${kernel[0]}' --wait`);
+      out(`    stacklab job cat ${j.id} job.yaml > job-${j.id}.yaml && ${bisectByErrorCommand(j, kernel[0]!)}`);
     }
   }
   if (j.timeline) {
