@@ -100,6 +100,21 @@ export function lineErrorId(line: string): string | undefined {
   return undefined;
 }
 
+const UNSAFE = /[^\w\-.,:;#!=+/()[\]~%@]/g;
+const SAFE_STAT = /^dmesg\.[\w\-.,:;#!=+/()[\]~%@]{1,190}$/;
+
+/**
+ * An id as it may be shown and pasted: a log is anybody's text (a guest may
+ * write /dev/kmsg), and an id ends up in a command a person pastes into a
+ * shell (`--errid '…'`), so nothing but plain printable characters, no
+ * quote or backslash, and bounded.
+ */
+function safeId(id: string | undefined): string | undefined {
+  if (!id) return undefined;
+  const safe = id.replace(UNSAFE, '~');
+  return safe.length > MAX_ID ? safe.slice(0, MAX_ID) : safe;
+}
+
 /**
  * The kernel errors of a log, each id with the first line that showed it.
  * When the log has printk timestamps, only lines that carry one count: on a
@@ -115,7 +130,7 @@ export function kernelErrors(log: string): Map<string, string> {
     if (stamped && !prefix) continue;
     const text = (prefix ? line.slice(prefix[0].length) : line).trim();
     if (text === '' || text.startsWith('---[')) continue;
-    const id = lineErrorId(text);
+    const id = safeId(lineErrorId(text));
     if (!id || found.has(id)) continue;
     found.set(id, text);
     if (found.size >= MAX_ERRORS) break;
@@ -132,9 +147,12 @@ export function dmesgStats(log: string): Record<string, number> {
 
 /**
  * The command that bisects a job by one of its kernel errors, from the job's
- * job.yaml saved as job-<id>.yaml (the good commit left to fill in).
+ * job.yaml saved as job-<id>.yaml (the good commit left to fill in); none
+ * for a stat that could not be pasted safely.
  */
-export function bisectByErrorCommand(job: { id: number; deps: readonly { pkg: string }[] }, stat: string): string {
+export function bisectByErrorCommand(job: { id: number; deps: readonly { pkg: string }[] }, stat: string): string | undefined {
+  // stats.json is the testbox's upload: a stat that is not an id as safeId makes it is not put in a command
+  if (!SAFE_STAT.test(stat)) return undefined;
   const pkg = job.deps.length > 1 ? ` --pkg ${job.deps[0]!.pkg}` : '';
   return `stacklab bisect start job-${job.id}.yaml${pkg} --good GOOD-COMMIT --errid '${stat}' --wait`;
 }

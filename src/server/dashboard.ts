@@ -209,7 +209,7 @@ function kernelErrors(j: Job): Html | string {
 ${j.deps.length && j.boot_time ? html`<p>To find the commit that brought one, save its <a href="${j.result_root}/job.yaml">job.yaml</a> as <code>job-${j.id}.yaml</code> and bisect by it.</p>` : ''}
 ${table(
   ['error (dmesg stat)', ...(j.deps.length && j.boot_time ? ['bisect it'] : [])],
-  errors.map((id) => [html`<code class="kernel-error">${id}</code>`, ...(j.deps.length && j.boot_time ? [html`<code>${bisectByErrorCommand(j, id)}</code>`] : [])]),
+  errors.map((id) => [html`<code class="kernel-error">${id}</code>`, ...(j.deps.length && j.boot_time ? [html`<code>${bisectByErrorCommand(j, id) ?? ''}</code>`] : [])]),
   '',
 )}`;
 }

@@ -60,10 +60,10 @@ function showJob(j: Job, base: string): void {
   if (j.stats && Object.keys(j.stats).length > 0) {
     out('  stats');
     for (const [k, v] of Object.entries(j.stats)) out(`    ${k}: ${v}`);
-    const kernel = Object.keys(j.stats).filter((k) => k.startsWith(DMESG));
-    if (kernel.length > 0 && j.deps.length > 0) {
+    const command = Object.keys(j.stats).filter((k) => k.startsWith(DMESG)).map((k) => bisectByErrorCommand(j, k)).find(Boolean);
+    if (command && j.deps.length > 0) {
       out(`  kernel errors: to find the commit that brought one, bisect its job by it:`);
-      out(`    stacklab job cat ${j.id} job.yaml > job-${j.id}.yaml && ${bisectByErrorCommand(j, kernel[0]!)}`);
+      out(`    stacklab job cat ${j.id} job.yaml > job-${j.id}.yaml && ${command}`);
     }
   }
   if (j.timeline) {

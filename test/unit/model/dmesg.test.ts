@@ -1,7 +1,7 @@
 // src/model/dmesg.ts: kernel errors in a kernel log as lkp-style dmesg.* stats.
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { dmesgStats, kernelErrors, lineErrorId } from '../../../src/model/dmesg.ts';
+import { bisectByErrorCommand, dmesgStats, kernelErrors, lineErrorId } from '../../../src/model/dmesg.ts';
 
 describe('a kernel error line becomes an id that is the same wherever it happens again', () => {
   const cases: [string, string][] = [
@@ -72,6 +72,28 @@ describe('a kernel log gives one stat per error', () => {
     assert.deepEqual(dmesgStats('[    0.000000] Linux version 6.1.0\n[    1.000000] Run /init as init process\n'), {});
     const loop = Array.from({ length: 500 }, (_, i) => `[    1.000000] WARNING: CPU: 0 PID: 1 at drivers/x${i}.c:1 f${String.fromCharCode(97 + (i % 26))}${i}+0x1/0x2`).join('\n');
     assert.equal(Object.keys(dmesgStats(loop)).length, 100);
+  });
+
+  test("a log is anybody's text: an id holds no quote, backslash, space or control character, so the printed --errid '…' stays one word", () => {
+    const hostile = [
+      "[    1.000000] WARNING: CPU: 0 PID: 1 at fs/x'$(touch /tmp/p)'.c:1 f+0x1/0x2",
+      "[    1.000000] kernel BUG at a'b\\c\x07d.c:3!",
+      "[    1.000000] RIP: 0010:f+0x1/0x2",
+      `[    1.000000] WARNING: CPU: 0 PID: 1 at ${'p/'.repeat(200)}x.c:1 f+0x1/0x2`,
+    ].join('\n');
+    const ids = Object.keys(dmesgStats(hostile));
+    assert.equal(ids.length, 4);
+    for (const k of ids) {
+      assert.match(k, /^[\w\-.,:;#!=+/()[\]~%@]+$/, k);
+      assert.ok(k.length <= 200, k);
+    }
+  });
+
+  test('the bisect command is printed only for a stat that is safe to paste (stats.json is a testbox upload)', () => {
+    const job = { id: 7, deps: [{ pkg: 'linux' }, { pkg: 'perf' }] };
+    assert.equal(bisectByErrorCommand(job, 'dmesg.Oops'), "stacklab bisect start job-7.yaml --pkg linux --good GOOD-COMMIT --errid 'dmesg.Oops' --wait");
+    assert.equal(bisectByErrorCommand(job, "dmesg.x'; rm -rf ~; '"), undefined);
+    assert.equal(bisectByErrorCommand(job, 'dmesg.a b'), undefined);
   });
 
   test('an id is bounded, so that its stat fits bisect --errid', () => {
