@@ -37,7 +37,9 @@ test('stacklab demo: a plain job, a build with hold and release, a reused build,
   assert.equal(c.groups.at(-1)!.key, planted.perfRegression.sha);
   const ops = c.stats.find((s) => s.stat === 'demo-test.ops_per_sec')!;
   const fall = ops.groups.at(-1)!.change!;
-  assert.ok(fall.change_pct! < -5 && fall.significant, `ops_per_sec falls at the first bad commit: ${JSON.stringify(fall)}`);
+  // significant by Welch's test, or by lkp's own rule (each range beyond the other's mean): with the few probes a bisect makes of
+  // one commit, a loaded machine's spread can leave Welch's p above 0.05 for a fall of half (seen in CI: −47 %, p = 0.074, separated)
+  assert.ok(fall.change_pct! < -5 && (fall.significant || fall.separated), `ops_per_sec falls at the first bad commit: ${JSON.stringify(fall)}`);
 });
 
 test('stacklab demo on a terminal: each bisect run is said as it arrives, one line per run the report counts', async () => {
